@@ -8,10 +8,10 @@ REPO = Path(__file__).resolve().parents[1]
 NB = REPO / 'nbs' / 'eval.ipynb'
 
 
-def _papermill(out_nb: Path, cwd: Path, **params):
+def _papermill(out_nb: Path, cwd: Path, env_extra=None, **params):
     args = [sys.executable, '-m', 'papermill', str(NB), str(out_nb), '--cwd', str(cwd), '-k', 'python3']
     for k, v in params.items(): args += ['-p', k, str(v)]
-    env = {**os.environ, 'IADNB_PROGRESS': '0', 'MPLBACKEND': 'Agg', 'HF_HUB_OFFLINE': '1'}
+    env = {**os.environ, 'IADNB_PROGRESS': '0', 'MPLBACKEND': 'Agg', 'HF_HUB_OFFLINE': '1', **(env_extra or {})}
     r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=1500)
     assert r.returncode == 0, r.stderr[-4000:]
     nb = json.loads(out_nb.read_text())
@@ -20,11 +20,11 @@ def _papermill(out_nb: Path, cwd: Path, **params):
 
 
 def test_eval_notebook_default_data_synthloco(tmp_path):
-    "No data argument: SynthLOCO is generated under the working directory's data/ and the T1 table printed."
-    out = _papermill(tmp_path / 'out.ipynb', tmp_path, method='patchcore', preset='fast', synthloco_preset='tiny',
-                     out_dir=str(tmp_path / 'res'))
+    "No data argument: SynthLOCO is generated (here into a temp folder, not the project's data/) and T1 printed."
+    out = _papermill(tmp_path / 'out.ipynb', tmp_path, env_extra={'IADNB_SYNTHLOCO': str(tmp_path / 'data' / 'synthloco')},
+                     method='patchcore', preset='fast', synthloco_preset='tiny', out_dir=str(tmp_path / 'res'))
     assert 'published patchcore' in out and 'LA' in out and 'SA' in out
-    assert (tmp_path / 'data' / 'synthloco').is_dir()
+    assert (tmp_path / 'data' / 'synthloco_tiny' / 'manifest.json').is_file()
     res = json.loads((tmp_path / 'res' / 'results.json').read_text())
     assert len(res['results']) == 5 and all('auroc_logical_anomalies' in r for r in res['results'])
     assert (tmp_path / 'res' / 'roc_hist.png').exists() and (tmp_path / 'res' / 'maps.png').exists()
