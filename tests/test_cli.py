@@ -42,3 +42,20 @@ def test_console_script_help():
     exe = Path(sys.executable).with_name('iadnb')
     out = subprocess.run([str(exe), '--help'], capture_output=True, text=True)
     assert out.returncode == 0 and 'eval' in out.stdout and 'synthloco' in out.stdout
+
+
+def test_readme_python_usage_needs_no_extra_import(toy):
+    "The README's Python example: build_method by name from iadnb.core alone, fit, predict, metrics, save/load."
+    code = f"""
+from iadnb.core import build_method, AnomalyModel
+from iadnb.data import load_category, AnomalyDataset
+from iadnb.metrics import image_metrics
+data = load_category('folder', {str(toy)!r}, 'toy')
+model = build_method('patchcore', preset='fast', image_size=64, device='cpu')
+train, test = AnomalyDataset(data.train, model.transform), AnomalyDataset(data.test, model.transform)
+pred = model.fit(train).predict(test)
+assert image_metrics(test.labels, pred.scores)['auroc'] > 0.9
+print('ok')
+"""
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**__import__('os').environ, 'IADNB_PROGRESS': '0'})
+    assert out.returncode == 0 and out.stdout.strip().endswith('ok'), out.stderr[-2000:]
