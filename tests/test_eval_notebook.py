@@ -43,7 +43,7 @@ def test_eval_notebook_mvtec_ad_transistor(tmp_path):
 
 
 # a PSAD budget small enough for CI: the fast preset's code path with a few steps of training
-TINY_PSAD = json.dumps({'stage1_epochs': 2, 'stage2_epochs': 1, 'aug_copies': 2, 'n_shot': 3, 'image_size': 128,
+TINY_PSAD = json.dumps({'stage1_epochs': 2, 'aug_copies': 2, 'n_shot': 3, 'image_size': 128,
                         'patch_image_size': 128})
 
 
