@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 from .core import AnomalyModel, Prediction, DataError, register_method, get_device, seed_everything, progress
 from .data import (ImageTransform, AnomalyDataset, make_loader, load_label_map, polygons_to_label_map, list_images,
                         image_size as _image_hw, resize_mask, _via_entries)
@@ -99,7 +100,6 @@ def slot_classes(category:str, # SynthLOCO category
 def slot_label_map(part_map:str|Path # a SynthLOCO part map `<cat>/parts/<split>/<type>/<name>.png`
                   )->np.ndarray:
     "The part map with one class per slot (`SLOTS`): each connected piece of a slot part goes to the drawn part holding it."
-    from scipy import ndimage
     part_map = Path(part_map); cat_dir = part_map.parents[3]; category = cat_dir.name
     lm = load_label_map(part_map)
     if category not in SLOTS: return lm
@@ -177,7 +177,6 @@ def component_areas(parts, # (N, H, W) class ids (array or tensor)
                     n_classes:int # K
                    )->list:
     "Areas of the 4-connected pieces of every part class: `[image][class - 1] -> array of pixel counts`."
-    from scipy import ndimage
     out = []
     for m in np.asarray(parts):
         row = []
@@ -191,8 +190,7 @@ def count_thresholds(areas:list, # `component_areas` of the training images
                      frac:float # a piece counts from this fraction of its class's median piece
                     )->np.ndarray:
     "Minimum piece area per part class (K−1,): `frac` × the median training piece (0 where a class never appears)."
-    per = zip(*areas) if areas else []
-    return np.array([frac * np.median(np.concatenate(a)) if sum(map(len, a)) else 0. for a in per])
+    return np.array([frac * np.median(np.concatenate(a)) if sum(map(len, a)) else 0. for a in zip(*areas)])
 
 def component_counts(areas:list, # `component_areas` of some images
                      min_area:np.ndarray # `count_thresholds`
