@@ -22,10 +22,10 @@ from .metrics import split_auroc
 from .knn import PatchCore
 
 # %% auto #0
-__all__ = ['SLOTS', 'BANKS', 'COUNT_MIN_STD', 'ROTATION', 'PUBLISHED_PSAD', 'find_annotations', 'load_annotation', 'slot_classes',
-           'slot_label_map', 'shot_indices', 'part_descriptors', 'component_areas', 'count_thresholds',
-           'component_counts', 'rotation_range', 'PSAD', 'bank_ablation', 'true_part_maps', 'part_miou',
-           'plot_part_maps', 'plot_bank_scores']
+__all__ = ['SLOTS', 'CONTACT_MIN_STD', 'BANKS', 'COUNT_MIN_STD', 'ROTATION', 'PUBLISHED_PSAD', 'find_annotations',
+           'load_annotation', 'slot_classes', 'slot_label_map', 'shot_indices', 'part_descriptors', 'component_areas',
+           'count_thresholds', 'component_counts', 'part_contacts', 'contact_pairs', 'contact_spread', 'rotation_range',
+           'PSAD', 'bank_ablation', 'true_part_maps', 'part_miou', 'plot_part_maps', 'plot_bank_scores']
 
 # %% ../nbs/15_psad.ipynb #94573815
 def _dataset_part_map(path:Path)->Path:
@@ -199,6 +199,50 @@ def component_counts(areas:list, # `component_areas` of some images
     return np.array([[float((a >= t).sum()) for a, t in zip(row, min_area)] for row in areas]).reshape(len(areas), len(min_area))
 
 # %% ../nbs/15_psad.ipynb #1f94e97f
+CONTACT_MIN_STD = 0.2   # floor of a contact spread's training spread (relative units): a fifth of a part's box is 1 std
+
+def part_contacts(parts, # (N, H, W) class ids (array or tensor)
+                  n_classes:int, # K
+                  min_area:np.ndarray, # per part class, the smallest piece that counts (`count_thresholds`)
+                  radius:int=2, # width of the contact band around a piece, pixels
+                  min_pixels:int=3 # fewer touching pixels than this is no contact
+                 )->list:
+    "`[image] -> {(a, b): [(row, col), ...]}`: where class a touches each piece of class b, relative to the piece's box."
+    st = ndimage.generate_binary_structure(2, 1)
+    out = []
+    for m in np.asarray(parts):
+        H, W = m.shape; d = {}
+        for b in range(1, n_classes):
+            lab, _ = ndimage.label(m == b)
+            for i, s in enumerate(ndimage.find_objects(lab)):
+                y0, y1, x0, x1 = s[0].start, s[0].stop, s[1].start, s[1].stop
+                wy, wx = max(y0 - radius, 0), max(x0 - radius, 0)          # a window around the piece: cheap dilation
+                win, piece = m[wy:y1 + radius, wx:x1 + radius], lab[wy:y1 + radius, wx:x1 + radius] == i + 1
+                if piece.sum() < min_area[b - 1]: continue
+                band = ndimage.binary_dilation(piece, st, iterations=radius) & ~piece
+                for a in np.unique(win[band]):
+                    if a == 0 or a == b: continue
+                    ys, xs = np.nonzero(band & (win == a))
+                    if len(ys) < min_pixels: continue
+                    d.setdefault((int(a), b), []).append(((ys.mean() + wy - y0) / (y1 - y0), (xs.mean() + wx - x0) / (x1 - x0)))
+        out.append(d)
+    return out
+
+def contact_pairs(contacts:list, # `part_contacts` of the training images
+                  min_share:float=0.8 # share of training images in which a touches >= 2 pieces of b
+                 )->list:
+    "The (a, b) pairs where class a touches at least two pieces of class b in most training images."
+    keys = sorted({k for c in contacts for k in c})
+    return [k for k in keys if np.mean([len(c.get(k, ())) >= 2 for c in contacts]) >= min_share]
+
+def contact_spread(contacts:list, # `part_contacts` of some images
+                   pairs:list # `contact_pairs`
+                  )->np.ndarray:
+    "`(N, 2·len(pairs))`: per pair, the range of the relative contact row and column over the touched pieces (0 below two)."
+    def spread(v): return [float(np.ptp([p[0] for p in v])), float(np.ptp([p[1] for p in v]))] if len(v) >= 2 else [0., 0.]
+    return np.array([[x for k in pairs for x in spread(c.get(k, ()))] for c in contacts], dtype=np.float64).reshape(len(contacts), 2 * len(pairs))
+
+# %% ../nbs/15_psad.ipynb #a425d2e7
 BANKS = {'h': 'hist', 'c': 'comp', 'p': 'patch'}
 COUNT_MIN_STD = 0.25    # floor of a part count's training spread: one part more or less is >= 4 std, never 10^10
 ROTATION = {'screw_bag': 180., 'breakfast_box': 180., '*': 20.}   # the reference's augmentation angle per category
@@ -222,9 +266,9 @@ class PSAD(AnomalyModel):
         'paper': dict(image_size=512, stage1_epochs=100, stage1_finetune=True, stage2_epochs=300, stage2_weights=None,
                       stage2_finetune=True, patch_coreset=1.0),
         'fast': dict(image_size=256, stage1_epochs=12, stage1_finetune=False, pixel_skip=16, stage2_epochs=0,
-                     patch_coreset=0.01, aug_copies=32, desc_stride=4, loss_size=128, scaling='std', count_area=0.3),
+                     patch_coreset=0.01, aug_copies=32, desc_stride=4, loss_size=128, scaling='std', count_area=0.3, contacts=True),
     }
-    _state_keys = ('n_classes', 'base_class', 'seg_stage', 'seg_state', 'shots', 'count_min_area', 'std', 'Z', 'train_scores',
+    _state_keys = ('n_classes', 'base_class', 'seg_stage', 'seg_state', 'shots', 'count_min_area', 'contact_pairs', 'std', 'Z', 'train_scores',
                    'patch_state', 'history')
 
     def __init__(self, backbone:str='tf_efficientnet_lite0', # descriptor features and PatchCore backbone
@@ -250,6 +294,7 @@ class PSAD(AnomalyModel):
                  stage2_batch:int=8, stage2_weights:str|None=None, stage2_finetune:bool=True,
                  avgpool:int=5, # feature averaging for the composition embedding
                  count_area:float=0., # part counts in the histogram bank: pieces from this fraction of the class's median piece; 0 = off (the paper)
+                 contacts:bool=False, # contact spreads in the histogram bank (`part_contacts`; uses count_area's piece threshold)
                  desc_stride:int=1, # grid of the composition embedding: 1 = every pixel (the reference), 4 = stride-4 cells
                  loss_size:int|None=None, # segmentation losses computed at this side; None = the image size (the reference)
                  banks:str='hcp', # memories to fuse: letters h, c, p
@@ -263,6 +308,7 @@ class PSAD(AnomalyModel):
         _bank_names(banks)
         if stage2_arch not in ('unet', 'head'): raise ValueError(f"stage2_arch={stage2_arch!r}: use 'unet' or 'head'")
         if labels not in ('slots', 'parts'): raise ValueError(f"labels={labels!r}: use 'slots' or 'parts'")
+        if contacts and not count_area > 0: raise ValueError("contacts=True needs count_area > 0 (its smallest piece)")
         if not 0 < train_fraction <= 1: raise ValueError(f"train_fraction={train_fraction}: use a fraction in (0, 1]")
         super().__init__(backbone=backbone, seg_backbone=seg_backbone, image_size=image_size, n_shot=n_shot,
                          shot_select=shot_select, annotations=annotations, n_classes=n_classes, labels=labels, losses=losses,
@@ -270,7 +316,7 @@ class PSAD(AnomalyModel):
                          unsup_start=unsup_start, max_angle=max_angle, seg_strides=list(seg_strides), coord_scale=coord_scale, pixel_skip=pixel_skip,
                          hist_classes=None if hist_classes is None else list(hist_classes), lr=lr,
                          stage2_arch=stage2_arch, stage2_epochs=stage2_epochs, stage2_batch=stage2_batch, stage2_weights=stage2_weights,
-                         stage2_finetune=stage2_finetune, avgpool=avgpool, count_area=count_area, desc_stride=desc_stride, loss_size=loss_size, banks=banks, scaling=scaling,
+                         stage2_finetune=stage2_finetune, avgpool=avgpool, count_area=count_area, contacts=contacts, desc_stride=desc_stride, loss_size=loss_size, banks=banks, scaling=scaling,
                          train_stat=train_stat, patch_image_size=patch_image_size, patch_coreset=patch_coreset,
                          train_fraction=train_fraction, aug_copies=aug_copies, batch_size=batch_size, device=device, seed=seed)
         SegTrainConfig(losses=losses)                     # validates the loss set early
@@ -402,8 +448,12 @@ class PSAD(AnomalyModel):
         # memories: histogram (+ part counts) + composition (standardised together), patch (PatchCore, leave-one-out)
         areas = component_areas(parts, K) if hp['count_area'] > 0 else None
         self.count_min_area = None if areas is None else count_thresholds(areas, hp['count_area'])
-        X, nh = self._descriptors(imgs, parts, areas, desc='PSAD descriptors')
-        self.std = Standardizer().fit(X, min_std=np.r_[np.zeros(K), np.full(nh - K, COUNT_MIN_STD), np.zeros(X.shape[1] - nh)])
+        contacts = part_contacts(parts, K, self.count_min_area) if hp.get('contacts') else None
+        self.contact_pairs = None if contacts is None else contact_pairs(contacts)
+        X, nh = self._descriptors(imgs, parts, areas, contacts, desc='PSAD descriptors')
+        nc = 0 if contacts is None else 2 * len(self.contact_pairs)
+        self.std = Standardizer().fit(X, min_std=np.r_[np.zeros(K), np.full(nh - K - nc, COUNT_MIN_STD), np.full(nc, CONTACT_MIN_STD),
+                                                       np.zeros(X.shape[1] - nh)])
         Z = self.std.transform(X)
         self.Z = {'hist': Z[:, :nh], 'comp': Z[:, nh:]}
         t2 = time.perf_counter()
@@ -419,12 +469,13 @@ class PSAD(AnomalyModel):
         print('PSAD fit: ' + ', '.join(f"{k[:-2]} {v:.0f} s" for k, v in self.timings.items()), flush=True)
         return self
 
-    def _descriptors(self, imgs, parts, areas=None, desc=None)->tuple:
-        "Descriptor rows [pixel histogram, part counts (if on), composition] and the histogram bank's width."
+    def _descriptors(self, imgs, parts, areas=None, contacts=None, desc=None)->tuple:
+        "Descriptor rows [pixel histogram, part counts, contact spreads (each if on), composition] and the histogram bank's width."
         hp = self.hparams; K = self.n_classes
         h, c = part_descriptors(self.features, imgs, parts, K, hp['avgpool'], hp['desc_stride'], desc=desc)
-        ma = getattr(self, 'count_min_area', None)
+        ma, pairs = getattr(self, 'count_min_area', None), getattr(self, 'contact_pairs', None)
         if ma is not None: h = np.hstack([h, component_counts(component_areas(parts, K) if areas is None else areas, ma)])
+        if pairs is not None: h = np.hstack([h, contact_spread(part_contacts(parts, K, ma) if contacts is None else contacts, pairs)])
         return np.hstack([h, c]), h.shape[1]
 
     def _after_load(self):
