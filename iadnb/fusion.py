@@ -11,7 +11,7 @@ from .core import check_finite
 from .memory import NearestNeighbors
 
 # %% auto #0
-__all__ = ['TRAIN_STATS', 'SCALINGS', 'Standardizer', 'MemoryScorer', 'ScoreScaler', 'fuse_scores']
+__all__ = ['TRAIN_STATS', 'SCALINGS', 'COMBINES', 'Standardizer', 'MemoryScorer', 'ScoreScaler', 'fuse_scores']
 
 # %% ../nbs/06_fusion.ipynb #eacb2715
 class Standardizer:
@@ -65,6 +65,7 @@ class MemoryScorer:
 
 # %% ../nbs/06_fusion.ipynb #b5048aa2
 SCALINGS = ('none', 'std', 'max')
+COMBINES = ('sum', 'max')
 
 class ScoreScaler:
     "Affine scaling of one detector's scores by statistics of its training scores."
@@ -89,11 +90,14 @@ class ScoreScaler:
 def fuse_scores(scores:dict, # detector name -> (M,) test scores
                 train_scores:dict, # detector name -> (N,) training scores (for the scaling)
                 use:Sequence[str]|None=None, # detectors to sum; None = all in `scores`
-                mode:str='max' # scaling: 'none', 'std' or 'max'
+                mode:str='max', # scaling: 'none', 'std' or 'max'
+                combine:str='sum' # 'sum' of the scaled scores (PSAD) or their 'max'
                )->np.ndarray:
-    "Sum of the scaled scores of the chosen detectors."
+    "Sum (or maximum) of the scaled scores of the chosen detectors."
     use = list(scores) if use is None else list(use)
     if not use: raise ValueError("choose at least one detector to fuse")
+    if combine not in COMBINES: raise ValueError(f"combine={combine!r}; choose one of {COMBINES}")
     if missing := [u for u in use if u not in scores or u not in train_scores]:
         raise KeyError(f"no scores for {missing}; available: {sorted(set(scores) & set(train_scores))}")
-    return sum(ScoreScaler(mode).fit(train_scores[u])(scores[u]) for u in use)
+    z = np.stack([ScoreScaler(mode).fit(train_scores[u])(scores[u]) for u in use])
+    return z.sum(0) if combine == 'sum' else z.max(0)

@@ -17,7 +17,7 @@ from .data import (ImageTransform, AnomalyDataset, make_loader, load_label_map, 
 from .backbones import FeatureExtractor, layers_for_strides
 from .memory import greedy_coreset
 from .segmentation import PartSegmenter, UNetSegmenter, SegTrainConfig, train_segmenter, predict_parts
-from .fusion import Standardizer, MemoryScorer, fuse_scores
+from .fusion import Standardizer, MemoryScorer, fuse_scores, COMBINES
 from .metrics import split_auroc
 from .knn import PatchCore
 
@@ -266,7 +266,7 @@ class PSAD(AnomalyModel):
         'paper': dict(image_size=512, stage1_epochs=100, stage1_finetune=True, stage2_epochs=300, stage2_weights=None,
                       stage2_finetune=True, patch_coreset=1.0),
         'fast': dict(image_size=256, stage1_epochs=12, stage1_finetune=False, pixel_skip=16, stage2_epochs=0,
-                     patch_coreset=0.01, aug_copies=32, desc_stride=4, loss_size=128, scaling='std', count_area=0.3, contacts=True),
+                     patch_coreset=0.01, aug_copies=32, desc_stride=4, loss_size=128, scaling='std', combine='max', count_area=0.3, contacts=True),
     }
     _state_keys = ('n_classes', 'base_class', 'seg_stage', 'seg_state', 'shots', 'count_min_area', 'contact_pairs', 'std', 'Z', 'train_scores',
                    'patch_state', 'history')
@@ -299,6 +299,7 @@ class PSAD(AnomalyModel):
                  loss_size:int|None=None, # segmentation losses computed at this side; None = the image size (the reference)
                  banks:str='hcp', # memories to fuse: letters h, c, p
                  scaling:str='max', # adaptive scaling: 'none', 'std', 'max'
+                 combine:str='sum', # fused score: 'sum' of the scaled banks (the paper) or their 'max'
                  train_stat:str='loo', # training scores of h / c: 'loo' or the reference code's 'literal' quirk
                  patch_image_size:int=256, # PatchCore input size (the reference: 256)
                  patch_coreset:float=1.0, # PatchCore memory fraction (the reference keeps all patches)
@@ -308,6 +309,7 @@ class PSAD(AnomalyModel):
         _bank_names(banks)
         if stage2_arch not in ('unet', 'head'): raise ValueError(f"stage2_arch={stage2_arch!r}: use 'unet' or 'head'")
         if labels not in ('slots', 'parts'): raise ValueError(f"labels={labels!r}: use 'slots' or 'parts'")
+        if combine not in COMBINES: raise ValueError(f"combine={combine!r}: use one of {COMBINES}")
         if contacts and not count_area > 0: raise ValueError("contacts=True needs count_area > 0 (its smallest piece)")
         if not 0 < train_fraction <= 1: raise ValueError(f"train_fraction={train_fraction}: use a fraction in (0, 1]")
         super().__init__(backbone=backbone, seg_backbone=seg_backbone, image_size=image_size, n_shot=n_shot,
@@ -316,7 +318,7 @@ class PSAD(AnomalyModel):
                          unsup_start=unsup_start, max_angle=max_angle, seg_strides=list(seg_strides), coord_scale=coord_scale, pixel_skip=pixel_skip,
                          hist_classes=None if hist_classes is None else list(hist_classes), lr=lr,
                          stage2_arch=stage2_arch, stage2_epochs=stage2_epochs, stage2_batch=stage2_batch, stage2_weights=stage2_weights,
-                         stage2_finetune=stage2_finetune, avgpool=avgpool, count_area=count_area, contacts=contacts, desc_stride=desc_stride, loss_size=loss_size, banks=banks, scaling=scaling,
+                         stage2_finetune=stage2_finetune, avgpool=avgpool, count_area=count_area, contacts=contacts, desc_stride=desc_stride, loss_size=loss_size, banks=banks, scaling=scaling, combine=combine,
                          train_stat=train_stat, patch_image_size=patch_image_size, patch_coreset=patch_coreset,
                          train_fraction=train_fraction, aug_copies=aug_copies, batch_size=batch_size, device=device, seed=seed)
         SegTrainConfig(losses=losses)                     # validates the loss set early
@@ -499,7 +501,7 @@ class PSAD(AnomalyModel):
         scores = {'hist': self._mem['hist'].score(Z[:, :nh]), 'comp': self._mem['comp'].score(Z[:, nh:])}
         pp = self._pc.predict(AnomalyDataset(data.samples, self._pc.transform, getattr(data, 'defects', None)))
         scores['patch'] = pp.scores
-        fused = fuse_scores(scores, self.train_scores, _bank_names(hp['banks']), hp['scaling'])
+        fused = fuse_scores(scores, self.train_scores, _bank_names(hp['banks']), hp['scaling'], hp.get('combine', 'sum'))
         return Prediction(fused, pp.maps, extras={'bank_scores': scores, 'train_scores': dict(self.train_scores),
                                                   'parts': parts.numpy(), 'n_classes': K, 'base_class': self.base_class})
 
@@ -513,22 +515,26 @@ PUBLISHED_PSAD = {
 
 def bank_ablation(runs:dict, # category -> run dict of `evaluate(...).runs` (a PSAD run)
                   combos:Sequence[str]=('hist', 'comp', 'patch', 'hist+comp', 'hist+comp+patch'), # bank sets
-                  modes:Sequence[str]=('none', 'std', 'max') # scalings
+                  modes:Sequence[str]=('none', 'std', 'max'), # scalings
+                  combines:Sequence[str]=('sum', 'max') # how the scaled banks are combined (`fuse_scores`)
                  )->'pd.DataFrame':
-    "T3: LA / SA AUROC (%) averaged over categories for every bank set × scaling, beside the paper's rows."
+    "T3: LA / SA AUROC (%) averaged over categories for every bank set × scaling (× combination), beside the paper's rows."
     import pandas as pd
     rows = []
     for combo in combos:
-        for mode in (modes if '+' in combo else ('none',)):     # one bank: scaling is a monotone map, AUROC unchanged
-            la, sa = [], []
-            for r in runs.values():
-                ex = r['pred'].extras
-                f = fuse_scores(ex['bank_scores'], ex['train_scores'], combo.split('+'), mode)
-                la.append(split_auroc(r['types'], r['labels'], f, 'logical_anomalies'))
-                sa.append(split_auroc(r['types'], r['labels'], f, 'structural_anomalies'))
-            pub = PUBLISHED_PSAD['T3'].get((combo, mode), (None, None))
-            rows.append({'banks': combo, 'scaling': mode, 'LA': round(100 * np.nanmean(la), 1), 'SA': round(100 * np.nanmean(sa), 1),
-                         'mean': round(50 * (np.nanmean(la) + np.nanmean(sa)), 1), 'paper LA': pub[0], 'paper SA': pub[1]})
+        multi = '+' in combo                                     # one bank: scaling is a monotone map, AUROC unchanged
+        for comb in (combines if multi else ('sum',)):
+            for mode in (modes if multi else ('none',)):
+                la, sa = [], []
+                for r in runs.values():
+                    ex = r['pred'].extras
+                    f = fuse_scores(ex['bank_scores'], ex['train_scores'], combo.split('+'), mode, comb)
+                    la.append(split_auroc(r['types'], r['labels'], f, 'logical_anomalies'))
+                    sa.append(split_auroc(r['types'], r['labels'], f, 'structural_anomalies'))
+                pub = PUBLISHED_PSAD['T3'].get((combo, mode), (None, None)) if comb == 'sum' else (None, None)
+                rows.append({'banks': combo, 'scaling': mode, 'combine': comb, 'LA': round(100 * np.nanmean(la), 1),
+                             'SA': round(100 * np.nanmean(sa), 1), 'mean': round(50 * (np.nanmean(la) + np.nanmean(sa)), 1),
+                             'paper LA': pub[0], 'paper SA': pub[1]})
     return pd.DataFrame(rows)
 
 def _base_classes(extras:dict)->np.ndarray:
