@@ -260,7 +260,7 @@ def _bank_names(banks:str)->list:
 
 @register_method('psad')
 class PSAD(AnomalyModel):
-    "PSAD: few-shot part segmentation, histogram / composition / patch memories, adaptive scaling, sum fusion."
+    "PSAD: few-shot part segmentation, histogram / composition / patch memories, adaptive scaling, sum (or max) fusion."
     cpu_preset = 'fast'     # preset='auto' on a CPU: the paper schedule (512 px, 400 epochs of training) wants a GPU
     presets = {
         'paper': dict(image_size=512, stage1_epochs=100, stage1_finetune=True, stage2_epochs=300, stage2_weights=None,
@@ -447,7 +447,7 @@ class PSAD(AnomalyModel):
         K = self.n_classes
         t1 = time.perf_counter()
         parts = predict_parts(self._seg, imgs, hp['batch_size'])
-        # memories: histogram (+ part counts) + composition (standardised together), patch (PatchCore, leave-one-out)
+        # memories: histogram (+ part counts, contact spreads) + composition (standardised together), patch (PatchCore, leave-one-out)
         areas = component_areas(parts, K) if hp['count_area'] > 0 else None
         self.count_min_area = None if areas is None else count_thresholds(areas, hp['count_area'])
         contacts = part_contacts(parts, K, self.count_min_area) if hp.get('contacts') else None
