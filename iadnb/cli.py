@@ -55,3 +55,5 @@ def main(argv:list|None=None # arguments (default: sys.argv[1:])
         return bench_cli(argv[1:]) or 0
     a = p.parse_args(argv)
     return _run_eval(a)
+
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())   # `python -m iadnb.cli`; never inside a notebook

@@ -59,3 +59,9 @@ print('ok')
 """
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**__import__('os').environ, 'IADNB_PROGRESS': '0'})
     assert out.returncode == 0 and out.stdout.strip().endswith('ok'), out.stderr[-2000:]
+
+
+def test_python_dash_m_runs_the_cli():
+    "`python -m iadnb.cli` is the `iadnb` script (it once did nothing at all)."
+    r = subprocess.run([sys.executable, '-m', 'iadnb.cli', 'synthloco', '--help'], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and 'usage: iadnb synthloco' in r.stdout, r.stderr
