@@ -211,7 +211,7 @@ def part_contacts(parts, # (N, H, W) class ids (array or tensor)
     st = ndimage.generate_binary_structure(2, 1)
     out = []
     for m in np.asarray(parts):
-        H, W = m.shape; d = {}
+        d = {}
         for b in range(1, n_classes):
             lab, _ = ndimage.label(m == b)
             for i, s in enumerate(ndimage.find_objects(lab)):
