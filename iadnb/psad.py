@@ -22,10 +22,11 @@ from .metrics import split_auroc
 from .knn import PatchCore
 
 # %% auto #0
-__all__ = ['SLOTS', 'CONTACT_MIN_STD', 'BANKS', 'COUNT_MIN_STD', 'ROTATION', 'PUBLISHED_PSAD', 'find_annotations',
-           'load_annotation', 'slot_classes', 'slot_label_map', 'shot_indices', 'part_descriptors', 'component_areas',
-           'count_thresholds', 'component_counts', 'part_contacts', 'contact_pairs', 'contact_spread', 'rotation_range',
-           'PSAD', 'bank_ablation', 'true_part_maps', 'part_miou', 'plot_part_maps', 'plot_bank_scores']
+__all__ = ['SLOTS', 'CONTACT_MIN_STD', 'LENGTH_MIN_STD', 'BANKS', 'COUNT_MIN_STD', 'ROTATION', 'PUBLISHED_PSAD',
+           'find_annotations', 'load_annotation', 'slot_classes', 'slot_label_map', 'shot_indices', 'part_descriptors',
+           'component_areas', 'count_thresholds', 'component_counts', 'part_contacts', 'contact_pairs',
+           'contact_spread', 'piece_lengths', 'length_reference', 'rotation_range', 'PSAD', 'bank_ablation',
+           'true_part_maps', 'part_miou', 'plot_part_maps', 'plot_bank_scores']
 
 # %% ../nbs/15_psad.ipynb #94573815
 def _dataset_part_map(path:Path)->Path:
@@ -199,6 +200,13 @@ def component_counts(areas:list, # `component_areas` of some images
     return np.array([[float((a >= t).sum()) for a, t in zip(row, min_area)] for row in areas]).reshape(len(areas), len(min_area))
 
 # %% ../nbs/15_psad.ipynb #1f94e97f
+def _class_pieces(m:np.ndarray, # (H, W) class ids
+                  n_classes:int):
+    "Yield `(class, labelled pieces, their bounding slices)` for every part class of one map."
+    for k in range(1, n_classes):
+        lab, _ = ndimage.label(m == k)
+        yield k, lab, ndimage.find_objects(lab)
+
 CONTACT_MIN_STD = 0.2   # floor of a contact spread's training spread (relative units): a fifth of a part's box is 1 std
 
 def part_contacts(parts, # (N, H, W) class ids (array or tensor)
@@ -212,9 +220,8 @@ def part_contacts(parts, # (N, H, W) class ids (array or tensor)
     out = []
     for m in np.asarray(parts):
         d = {}
-        for b in range(1, n_classes):
-            lab, _ = ndimage.label(m == b)
-            for i, s in enumerate(ndimage.find_objects(lab)):
+        for b, lab, pieces in _class_pieces(m, n_classes):
+            for i, s in enumerate(pieces):
                 y0, y1, x0, x1 = s[0].start, s[0].stop, s[1].start, s[1].stop
                 wy, wx = max(y0 - radius, 0), max(x0 - radius, 0)          # a window around the piece: cheap dilation
                 win, piece = m[wy:y1 + radius, wx:x1 + radius], lab[wy:y1 + radius, wx:x1 + radius] == i + 1
@@ -242,6 +249,29 @@ def contact_spread(contacts:list, # `part_contacts` of some images
     def spread(v): return [float(np.ptp([p[0] for p in v])), float(np.ptp([p[1] for p in v]))] if len(v) >= 2 else [0., 0.]
     return np.array([[x for k in pairs for x in spread(c.get(k, ()))] for c in contacts], dtype=np.float64).reshape(len(contacts), 2 * len(pairs))
 
+# %% ../nbs/15_psad.ipynb #a08c9be0
+LENGTH_MIN_STD = 0.1    # floor of a piece length's training spread, relative to its class's median: 10 % is 1 std
+
+def piece_lengths(parts, # (N, H, W) class ids (array or tensor)
+                  n_classes:int, # K
+                  min_area:np.ndarray # per part class, the smallest piece that counts (`count_thresholds`)
+                 )->np.ndarray:
+    "`(N, K−1)`: per part class, the major-axis length (pixels) of its longest counted piece; 0 where none counts."
+    out = np.zeros((len(parts), n_classes - 1))
+    for j, m in enumerate(np.asarray(parts)):
+        for k, lab, pieces in _class_pieces(m, n_classes):
+            for i, s in enumerate(pieces):
+                ys, xs = np.nonzero(lab[s] == i + 1)
+                if len(ys) < max(min_area[k - 1], 2): continue
+                ev = np.linalg.eigvalsh(np.cov(np.stack([ys, xs]).astype(float), bias=True))
+                out[j, k - 1] = max(out[j, k - 1], 4 * np.sqrt(max(ev[-1], 0.)))
+    return out
+
+def length_reference(lengths:np.ndarray # `piece_lengths` of the training images
+                    )->np.ndarray:
+    "Per part class, the median length over the training images where it has a counted piece (1 where it never has)."
+    return np.array([np.median(l[l > 0]) if (l > 0).any() else 1. for l in lengths.T])
+
 # %% ../nbs/15_psad.ipynb #a425d2e7
 BANKS = {'h': 'hist', 'c': 'comp', 'p': 'patch'}
 COUNT_MIN_STD = 0.25    # floor of a part count's training spread: one part more or less is >= 4 std, never 10^10
@@ -266,9 +296,9 @@ class PSAD(AnomalyModel):
         'paper': dict(image_size=512, stage1_epochs=100, stage1_finetune=True, stage2_epochs=300, stage2_weights=None,
                       stage2_finetune=True, patch_coreset=1.0),
         'fast': dict(image_size=256, stage1_epochs=12, stage1_finetune=False, pixel_skip=16, stage2_epochs=0,
-                     patch_coreset=0.01, aug_copies=32, desc_stride=4, loss_size=128, scaling='std', combine='max', count_area=0.3, contacts=True),
+                     patch_coreset=0.01, aug_copies=32, desc_stride=4, loss_size=128, scaling='std', combine='max', count_area=0.3, contacts=True, lengths=True),
     }
-    _state_keys = ('n_classes', 'base_class', 'seg_stage', 'seg_state', 'shots', 'count_min_area', 'contact_pairs', 'std', 'Z', 'train_scores',
+    _state_keys = ('n_classes', 'base_class', 'seg_stage', 'seg_state', 'shots', 'count_min_area', 'contact_pairs', 'length_ref', 'std', 'Z', 'train_scores',
                    'patch_state', 'history')
 
     def __init__(self, backbone:str='tf_efficientnet_lite0', # descriptor features and PatchCore backbone
@@ -295,6 +325,7 @@ class PSAD(AnomalyModel):
                  avgpool:int=5, # feature averaging for the composition embedding
                  count_area:float=0., # part counts in the histogram bank: pieces from this fraction of the class's median piece; 0 = off (the paper)
                  contacts:bool=False, # contact spreads in the histogram bank (`part_contacts`; uses count_area's piece threshold)
+                 lengths:bool=False, # longest piece per class in the histogram bank (`piece_lengths`; uses count_area's piece threshold)
                  desc_stride:int=1, # grid of the composition embedding: 1 = every pixel (the reference), 4 = stride-4 cells
                  loss_size:int|None=None, # segmentation losses computed at this side; None = the image size (the reference)
                  banks:str='hcp', # memories to fuse: letters h, c, p
@@ -310,7 +341,8 @@ class PSAD(AnomalyModel):
         if stage2_arch not in ('unet', 'head'): raise ValueError(f"stage2_arch={stage2_arch!r}: use 'unet' or 'head'")
         if labels not in ('slots', 'parts'): raise ValueError(f"labels={labels!r}: use 'slots' or 'parts'")
         if combine not in COMBINES: raise ValueError(f"combine={combine!r}: use one of {COMBINES}")
-        if contacts and not count_area > 0: raise ValueError("contacts=True needs count_area > 0 (its smallest piece)")
+        for name, on in (('contacts', contacts), ('lengths', lengths)):
+            if on and not count_area > 0: raise ValueError(f"{name}=True needs count_area > 0 (its smallest piece)")
         if not 0 < train_fraction <= 1: raise ValueError(f"train_fraction={train_fraction}: use a fraction in (0, 1]")
         super().__init__(backbone=backbone, seg_backbone=seg_backbone, image_size=image_size, n_shot=n_shot,
                          shot_select=shot_select, annotations=annotations, n_classes=n_classes, labels=labels, losses=losses,
@@ -318,7 +350,7 @@ class PSAD(AnomalyModel):
                          unsup_start=unsup_start, max_angle=max_angle, seg_strides=list(seg_strides), coord_scale=coord_scale, pixel_skip=pixel_skip,
                          hist_classes=None if hist_classes is None else list(hist_classes), lr=lr,
                          stage2_arch=stage2_arch, stage2_epochs=stage2_epochs, stage2_batch=stage2_batch, stage2_weights=stage2_weights,
-                         stage2_finetune=stage2_finetune, avgpool=avgpool, count_area=count_area, contacts=contacts, desc_stride=desc_stride, loss_size=loss_size, banks=banks, scaling=scaling, combine=combine,
+                         stage2_finetune=stage2_finetune, avgpool=avgpool, count_area=count_area, contacts=contacts, lengths=lengths, desc_stride=desc_stride, loss_size=loss_size, banks=banks, scaling=scaling, combine=combine,
                          train_stat=train_stat, patch_image_size=patch_image_size, patch_coreset=patch_coreset,
                          train_fraction=train_fraction, aug_copies=aug_copies, batch_size=batch_size, device=device, seed=seed)
         SegTrainConfig(losses=losses)                     # validates the loss set early
@@ -447,15 +479,18 @@ class PSAD(AnomalyModel):
         K = self.n_classes
         t1 = time.perf_counter()
         parts = predict_parts(self._seg, imgs, hp['batch_size'])
-        # memories: histogram (+ part counts, contact spreads) + composition (standardised together), patch (PatchCore, leave-one-out)
+        # memories: histogram (+ part counts, contact spreads, piece lengths) + composition (standardised together), patch (PatchCore, leave-one-out)
         areas = component_areas(parts, K) if hp['count_area'] > 0 else None
         self.count_min_area = None if areas is None else count_thresholds(areas, hp['count_area'])
         contacts = part_contacts(parts, K, self.count_min_area) if hp.get('contacts') else None
         self.contact_pairs = None if contacts is None else contact_pairs(contacts)
-        X, nh = self._descriptors(imgs, parts, areas, contacts, desc='PSAD descriptors')
+        lengths = piece_lengths(parts, K, self.count_min_area) if hp.get('lengths') else None
+        self.length_ref = None if lengths is None else length_reference(lengths)
+        X, nh = self._descriptors(imgs, parts, areas, contacts, lengths, desc='PSAD descriptors')
         nc = 0 if contacts is None else 2 * len(self.contact_pairs)
-        self.std = Standardizer().fit(X, min_std=np.r_[np.zeros(K), np.full(nh - K - nc, COUNT_MIN_STD), np.full(nc, CONTACT_MIN_STD),
-                                                       np.zeros(X.shape[1] - nh)])
+        nl = 0 if lengths is None else K - 1
+        self.std = Standardizer().fit(X, min_std=np.r_[np.zeros(K), np.full(nh - K - nc - nl, COUNT_MIN_STD), np.full(nc, CONTACT_MIN_STD),
+                                                       np.full(nl, LENGTH_MIN_STD), np.zeros(X.shape[1] - nh)])
         Z = self.std.transform(X)
         self.Z = {'hist': Z[:, :nh], 'comp': Z[:, nh:]}
         t2 = time.perf_counter()
@@ -471,13 +506,15 @@ class PSAD(AnomalyModel):
         print('PSAD fit: ' + ', '.join(f"{k[:-2]} {v:.0f} s" for k, v in self.timings.items()), flush=True)
         return self
 
-    def _descriptors(self, imgs, parts, areas=None, contacts=None, desc=None)->tuple:
-        "Descriptor rows [pixel histogram, part counts, contact spreads (each if on), composition] and the histogram bank's width."
+    def _descriptors(self, imgs, parts, areas=None, contacts=None, lengths=None, desc=None)->tuple:
+        "Descriptor rows [pixel histogram, part counts, contact spreads, piece lengths (each if on), composition] and the histogram bank's width."
         hp = self.hparams; K = self.n_classes
         h, c = part_descriptors(self.features, imgs, parts, K, hp['avgpool'], hp['desc_stride'], desc=desc)
         ma, pairs = getattr(self, 'count_min_area', None), getattr(self, 'contact_pairs', None)
         if ma is not None: h = np.hstack([h, component_counts(component_areas(parts, K) if areas is None else areas, ma)])
         if pairs is not None: h = np.hstack([h, contact_spread(part_contacts(parts, K, ma) if contacts is None else contacts, pairs)])
+        if (ref := getattr(self, 'length_ref', None)) is not None:
+            h = np.hstack([h, (piece_lengths(parts, K, ma) if lengths is None else lengths) / ref])   # relative: LENGTH_MIN_STD's unit
         return np.hstack([h, c]), h.shape[1]
 
     def _after_load(self):
