@@ -386,7 +386,7 @@ class PSAD(AnomalyModel):
         "The segmentation network of `stage` (1 or 2); `pretrained=False` builds it empty, for loading saved weights."
         hp = self.hparams; b = hp['seg_backbone'] or hp['backbone']
         lay = layers_for_strides(b, tuple(hp['seg_strides']))
-        kw = dict(coord_scale=hp['coord_scale'], pixel_skip=hp.get('pixel_skip', 0), device=self.device)
+        kw = dict(coord_scale=hp['coord_scale'], pixel_skip=hp['pixel_skip'], device=self.device)
         if stage == 1: return PartSegmenter(K, b, lay, weights='auto' if pretrained else None, finetune=hp['stage1_finetune'], **kw)
         w = hp['stage2_weights'] if pretrained else None
         ft = hp['stage2_finetune'] or hp['stage2_weights'] is None        # a trunk trained from scratch must be trained
@@ -482,9 +482,9 @@ class PSAD(AnomalyModel):
         # memories: histogram (+ part counts, contact spreads, piece lengths) + composition (standardised together), patch (PatchCore, leave-one-out)
         areas = component_areas(parts, K) if hp['count_area'] > 0 else None
         self.count_min_area = None if areas is None else count_thresholds(areas, hp['count_area'])
-        contacts = part_contacts(parts, K, self.count_min_area) if hp.get('contacts') else None
+        contacts = part_contacts(parts, K, self.count_min_area) if hp['contacts'] else None
         self.contact_pairs = None if contacts is None else contact_pairs(contacts)
-        lengths = piece_lengths(parts, K, self.count_min_area) if hp.get('lengths') else None
+        lengths = piece_lengths(parts, K, self.count_min_area) if hp['lengths'] else None
         self.length_ref = None if lengths is None else length_reference(lengths)
         X, nh = self._descriptors(imgs, parts, areas, contacts, lengths, desc='PSAD descriptors')
         nc = 0 if contacts is None else 2 * len(self.contact_pairs)
@@ -538,7 +538,7 @@ class PSAD(AnomalyModel):
         scores = {'hist': self._mem['hist'].score(Z[:, :nh]), 'comp': self._mem['comp'].score(Z[:, nh:])}
         pp = self._pc.predict(AnomalyDataset(data.samples, self._pc.transform, getattr(data, 'defects', None)))
         scores['patch'] = pp.scores
-        fused = fuse_scores(scores, self.train_scores, _bank_names(hp['banks']), hp['scaling'], hp.get('combine', 'sum'))
+        fused = fuse_scores(scores, self.train_scores, _bank_names(hp['banks']), hp['scaling'], hp['combine'])
         return Prediction(fused, pp.maps, extras={'bank_scores': scores, 'train_scores': dict(self.train_scores),
                                                   'parts': parts.numpy(), 'n_classes': K, 'base_class': self.base_class})
 
