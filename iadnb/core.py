@@ -4,18 +4,18 @@
 
 # %% ../nbs/00_core.ipynb #830efb92
 from __future__ import annotations
-import os, random, json, importlib
+import os, sys, time, random, json, importlib, importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['METHODS', 'METHOD_MODULES', 'DataError', 'WeightsNotFoundError', 'get_device', 'seed_everything', 'progress',
-           'check_finite', 'Prediction', 'AnomalyModel', 'gaussian_blur', 'upsample', 'register_method', 'build_method',
-           'resolve_preset', 'to_jsonable']
+__all__ = ['METHODS', 'ENTRY_POINT_GROUP', 'DataError', 'WeightsNotFoundError', 'get_device', 'seed_everything', 'progress_mode',
+           'progress', 'check_finite', 'Prediction', 'AnomalyModel', 'gaussian_blur', 'upsample', 'register_method',
+           'available_methods', 'method_class', 'resolve_preset', 'build_method', 'project_root', 'project_path',
+           'to_jsonable']
 
 # %% ../nbs/00_core.ipynb #7b344813
 class DataError(ValueError):
@@ -44,14 +44,45 @@ def seed_everything(seed:int=0 # seed for python, numpy and torch (CPU and CUDA)
     return torch.Generator().manual_seed(seed)
 
 # %% ../nbs/00_core.ipynb #2c7b76a4
+def _in_jupyter_frontend()->bool:
+    "True inside a kernel started by a Jupyter server (JupyterLab / Notebook), not by papermill or nbclient."
+    try: from IPython import get_ipython
+    except ImportError: return False
+    ip = get_ipython()
+    return ip is not None and hasattr(ip, 'kernel') and 'JPY_SESSION_NAME' in os.environ
+
+def progress_mode()->str:
+    "How `progress` reports: 'off', 'bar', 'widget' or 'lines' (see `IADNB_PROGRESS`)."
+    env = os.environ.get('IADNB_PROGRESS', 'auto').strip().lower()
+    if env in ('0', 'off', 'false'): return 'off'
+    if env in ('bar', 'lines', 'widget'): return env
+    if _in_jupyter_frontend() and importlib.util.find_spec('ipywidgets') is not None: return 'widget'
+    return 'bar' if sys.stderr.isatty() else 'lines'
+
+class _Lines:
+    "Iterate like tqdm, but write one line when the loop ends: `desc: n in t s`."
+    def __init__(self, it, desc:str, total:int|None):
+        self.it, self.desc, self.total = it, desc, total
+    def __len__(self): return len(self.it) if self.total is None else self.total
+    def __iter__(self):
+        t0, n = time.perf_counter(), 0
+        for x in self.it: n += 1; yield x
+        if self.desc: print(f"{self.desc}: {n} in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+
 def progress(it:Iterable, # what to iterate over
-             desc:str='', # label shown left of the bar
+             desc:str='', # label of the bar (and of the line written in `lines` mode)
              total:int|None=None, # length, when `it` has none
-             disable:bool|None=None, # force off/on; default follows `IADNB_PROGRESS` (on)
-             **kwargs)->Iterable:
-    "A `tqdm` progress bar that can be switched off globally with `IADNB_PROGRESS=0`."
-    if disable is None: disable = os.environ.get('IADNB_PROGRESS', '1') == '0'
-    return tqdm(it, desc=desc, total=total, disable=disable, leave=False, dynamic_ncols=True, **kwargs)
+             disable:bool|None=None, # True = silent; None = follow `IADNB_PROGRESS` (see `progress_mode`)
+             **kwargs # passed to tqdm
+            )->Iterable:
+    "Iterate over `it` with a progress bar, or one line per stage where output is a log (`progress_mode`)."
+    mode = 'off' if disable else progress_mode()
+    if mode == 'off': return it
+    if mode == 'lines': return _Lines(it, desc, total)
+    if mode == 'widget':
+        from tqdm.notebook import tqdm as bar
+    else: from tqdm import tqdm as bar
+    return bar(it, desc=desc, total=total, leave=False, dynamic_ncols=True, **kwargs)
 
 # %% ../nbs/00_core.ipynb #f9dd2916
 def check_finite(x, # array or tensor of scores / maps
@@ -88,6 +119,7 @@ class AnomalyModel:
     name: str = 'model'
     _state_keys: tuple = ()   # attribute names holding the fitted state
     cpu_preset: str = 'paper' # what preset='auto' means on a CPU (methods whose paper schedule needs a GPU say 'fast')
+    graph: torch.nn.Module|None = None  # the inference graph, once fitted or loaded
 
     def __init__(self, **hparams): self.hparams = dict(hparams); self.fitted = False
 
@@ -159,8 +191,8 @@ def upsample(maps:torch.Tensor, # (B, h, w) or (B, C, h, w) maps
     return x[:, 0] if squeeze else x
 
 # %% ../nbs/00_core.ipynb #e5f76510
-METHODS: dict = {}
-METHOD_MODULES = ('iadnb.knn', 'iadnb.psad')  # modules whose import registers iadnb's own methods
+METHODS: dict = {}                  # name -> AnomalyModel subclass, filled as methods are first used
+ENTRY_POINT_GROUP = 'iadnb.methods' # where other packages register their methods
 
 def register_method(name:str # short name used by the CLI and the notebooks, e.g. 'patchcore'
                    ):
@@ -170,35 +202,71 @@ def register_method(name:str # short name used by the CLI and the notebooks, e.g
         return cls
     return _reg
 
-def build_method(name:str, # a key of `METHODS`
-                 preset:str|None=None, # a key of the class's `presets` ('paper', 'fast', ...)
-                 **hparams # overrides, applied on top of the preset
-                )->'AnomalyModel':
-    "Instantiate a registered method from its name, a preset and overrides."
-    for mod in METHOD_MODULES:   # the built-in methods register on import; import them only when needed
-        if name in METHODS: break
-        importlib.import_module(mod)
-    if name not in METHODS:
-        raise KeyError(f"Unknown method {name!r}; available: {sorted(METHODS)} (import the module that defines it).")
-    cls = METHODS[name]
-    presets = getattr(cls, 'presets', {})
-    if preset == 'auto': preset = resolve_preset(name, 'auto', hparams.get('device', 'auto'))
-    if preset is not None and preset not in presets:
-        raise KeyError(f"{name} has no preset {preset!r}; available: {sorted(presets)}")
-    return cls(**{**presets.get(preset, {}), **hparams})
+def _method_entry_points()->dict:
+    from importlib.metadata import entry_points
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
-def resolve_preset(name:str, # a key of `METHODS`
+def _builtin_method_modules()->list:
+    "Names of the modules in `iadnb.methods` (each defines the method of its name; helpers start with '_' or 'base')."
+    import pkgutil
+    spec = importlib.util.find_spec('iadnb.methods')
+    if spec is None or not spec.submodule_search_locations: return []
+    return sorted(m.name for m in pkgutil.iter_modules(spec.submodule_search_locations)
+                  if not m.name.startswith('_') and m.name != 'base')
+
+def available_methods()->list:
+    "Every method name `build_method` accepts: registered, built in (`iadnb.methods`) or from entry points."
+    return sorted(set(METHODS) | set(_builtin_method_modules()) | set(_method_entry_points()))
+
+def method_class(name:str # a method name, see `available_methods`
+                )->type:
+    "The `AnomalyModel` subclass registered as `name`, importing its module (or entry point) on first use."
+    if name in METHODS: return METHODS[name]
+    if not isinstance(name, str) or not name.isidentifier(): raise KeyError(f"Unknown method {name!r}; available: {available_methods()}")
+    if name in _builtin_method_modules(): importlib.import_module(f'iadnb.methods.{name}')
+    elif (ep := _method_entry_points().get(name)) is not None:
+        obj = ep.load()                      # 'pkg.mod:Class' (or a module whose import registers the method)
+        if name not in METHODS and isinstance(obj, type) and issubclass(obj, AnomalyModel): register_method(name)(obj)
+    if name not in METHODS:
+        raise KeyError(f"Unknown method {name!r}; available: {available_methods()} (a method of another package "
+                       f"registers under the entry-point group {ENTRY_POINT_GROUP!r}).")
+    return METHODS[name]
+
+def resolve_preset(name:str, # a method name
                    preset:str|None, # a preset name, or 'auto'
                    device:str='auto' # where the method will run
                   )->str|None:
     "'auto' -> 'paper' on a GPU, else the method's `cpu_preset`; other values unchanged."
     if preset != 'auto': return preset
-    for mod in METHOD_MODULES:
-        if name in METHODS: break
-        importlib.import_module(mod)
-    cls = METHODS.get(name)
-    if cls is None: raise KeyError(f"Unknown method {name!r}; available: {sorted(METHODS)}")
-    return 'paper' if get_device(device).type == 'cuda' else getattr(cls, 'cpu_preset', 'paper')
+    return 'paper' if get_device(device).type == 'cuda' else getattr(method_class(name), 'cpu_preset', 'paper')
+
+def build_method(name:str, # a method name, see `available_methods`
+                 *,
+                 preset:str|None=None, # a key of the class's `presets` ('paper', 'fast', ...) or 'auto'
+                 **hparams # overrides, applied on top of the preset
+                )->'AnomalyModel':
+    "Instantiate a method from its name, a preset and overrides."
+    cls = method_class(name)
+    presets = getattr(cls, 'presets', {})
+    preset = resolve_preset(name, preset, hparams.get('device') or 'auto')
+    if preset is not None and preset not in presets:
+        raise KeyError(f"{name} has no preset {preset!r}; available: {sorted(presets)}")
+    return cls(**{**presets.get(preset, {}), **hparams})
+
+# %% ../nbs/00_core.ipynb #38952f4d
+def project_root()->Path|None:
+    "The iadnb checkout holding the current folder (or, failing that, this package), or None for an installed copy."
+    here = [Path.cwd(), *Path.cwd().parents]
+    if '__file__' in globals(): here.append(Path(__file__).resolve().parent.parent)
+    return next((b for b in here if (b / 'settings.ini').is_file() and (b / 'iadnb').is_dir()), None)
+
+def project_path(p:str|Path # a path; relative ones are taken from `project_root()` (the current folder outside a checkout)
+                )->Path:
+    "Where a relative output path such as 'runs/eval' lands: under the project root, not under `nbs/`."
+    p = Path(p).expanduser()
+    if p.is_absolute(): return p
+    root = project_root()
+    return (root / p) if root is not None else p
 
 # %% ../nbs/00_core.ipynb #b2e994e5
 def to_jsonable(x:Any)->Any:
