@@ -18,8 +18,9 @@ from .core import DataError
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'DATASETS', 'TOY_DEFECTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'is_image_file', 'list_images', 'load_image',
            'load_mask', 'image_size', 'Sample', 'CategoryData', 'mvtec_ad', 'read_defects_config', 'mvtec_loco', 'visa',
-           'btad', 'folder', 'register_dataset', 'list_categories', 'load_category', 'make_toy_dataset', 'resize_mask',
-           'ImageTransform', 'AnomalyDataset', 'make_loader', 'load_label_map', 'polygons_to_label_map', 'find_data']
+           'btad', 'folder', 'register_dataset', 'synthloco', 'list_categories', 'load_category', 'make_toy_dataset',
+           'resize_mask', 'ImageTransform', 'AnomalyDataset', 'make_loader', 'decode_images', 'ImageTensors',
+           'load_label_map', 'polygons_to_label_map', 'find_data']
 
 # %% ../nbs/01_data.ipynb #c742c29e
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')  # compared lower-cased: .JPG, .PNG count too
@@ -398,8 +399,15 @@ def register_dataset(name:str, # registry key, e.g. 'synthloco'
         return f
     return _reg if fn is None else _reg(fn)
 
+def synthloco(root:str|Path, # the SynthLOCO folder (made by `iadnb.synthloco.ensure_synthloco`)
+              category:str, # e.g. 'pushpins'
+              **kw)->CategoryData:
+    "Load one SynthLOCO category: MVTec LOCO's layout (its part maps and drawing metadata lie beside the splits)."
+    d = mvtec_loco(root, category, **kw); d.dataset = 'synthloco'
+    return d
+
 for _n, _f, _m in [('mvtec_ad', mvtec_ad, 'train'), ('mvtec_loco', mvtec_loco, 'train'), ('visa', visa, 'Data'),
-                   ('btad', btad, 'train'), ('folder', folder, 'train')]:
+                   ('btad', btad, 'train'), ('folder', folder, 'train'), ('synthloco', synthloco, 'train')]:
     register_dataset(_n, _f, _m)
 
 def _check_dataset(dataset:str):
@@ -668,6 +676,32 @@ def make_loader(ds:torch.utils.data.Dataset, # e.g. an `AnomalyDataset`
     g = torch.Generator().manual_seed(seed) if shuffle else None
     return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
                                        generator=g, pin_memory=torch.cuda.is_available())
+
+# %% ../nbs/01_data.ipynb #2eb0b81f
+class _MultiTransform(torch.utils.data.Dataset):
+    def __init__(self, samples, transforms): self.samples, self.transforms = list(samples), dict(transforms)
+    def __len__(self): return len(self.samples)
+    def __getitem__(self, i):
+        img = load_image(self.samples[i].path)
+        return {k: tf(img) for k, tf in self.transforms.items()}
+
+def decode_images(samples:Sequence[Sample], # the images to read
+                  transforms:dict, # name -> `ImageTransform`
+                  desc:str|None=None, # progress label
+                  batch_size:int=32)->dict:
+    "Read and decode each image once, and apply every transform: name -> `(N, 3, H, W)` float tensor."
+    from iadnb.core import progress
+    out = {k: [] for k in transforms}
+    loader = make_loader(_MultiTransform(samples, transforms), batch_size=batch_size)
+    for b in (progress(loader, desc=desc) if desc else loader):
+        for k in out: out[k].append(b[k])
+    return {k: torch.cat(v) if v else torch.zeros(0) for k, v in out.items()}
+
+class ImageTensors(torch.utils.data.Dataset):
+    "Already transformed images `(N, 3, H, W)` as a data set of `{'image': ...}` dicts (what methods iterate over)."
+    def __init__(self, images:torch.Tensor): self.images = images
+    def __len__(self): return len(self.images)
+    def __getitem__(self, i:int)->dict: return {'image': self.images[i]}
 
 # %% ../nbs/01_data.ipynb #64d716ad
 def load_label_map(path:str|Path, # PNG label map: palettised ('P') or grayscale

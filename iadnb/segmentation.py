@@ -4,9 +4,9 @@
 
 # %% ../nbs/05_segmentation.ipynb #d4a4ccc8
 from __future__ import annotations
-import math
+import math, time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
@@ -17,7 +17,7 @@ from .backbones import FeatureExtractor, layers_for_strides
 # %% auto #0
 __all__ = ['LOSS_SETS', 'coord_grid', 'rotate', 'photometric', 'augment_pair', 'PartSegmenter', 'UNetSegmenter', 'dice_loss',
            'supervised_loss', 'entropy_loss', 'class_proportions', 'histogram_loss', 'SegTrainConfig',
-           'train_segmenter', 'predict_parts']
+           'train_segmenter', 'predict_parts', 'TwoStageResult', 'two_stage_segmentation']
 
 # %% ../nbs/05_segmentation.ipynb #c972d1cc
 def coord_grid(n:int, # batch size
@@ -333,3 +333,35 @@ def predict_parts(model:_Segmenter, # a trained segmenter
     out = [model(_to01(images[i:i + batch_size], model.device)).argmax(1).to(torch.uint8).cpu()
            for i in (progress(it, desc=desc) if desc else it)]
     return torch.cat(out) if out else torch.zeros(0, *images.shape[-2:], dtype=torch.uint8)
+
+# %% ../nbs/05_segmentation.ipynb #67cdce2a
+@dataclass
+class TwoStageResult:
+    "What `two_stage_segmentation` trained: the final segmenter, which stage it is, losses and timings."
+    segmenter: nn.Module         # the network that segments every image (stage 2's, or stage 1's without stage 2)
+    stage: int                   # 1 or 2
+    history: dict                # 'stage1' / 'stage2' -> mean loss of every epoch
+    timings: dict                # 'stage1_s' / 'stage2_s'
+    stage1: nn.Module|None = None  # the stage-1 network when a stage 2 ran (for inspection)
+
+def two_stage_segmentation(make:Callable, # stage (1 or 2) -> a new, untrained segmenter
+                           images:torch.Tensor, # (N, 3, H, W) uint8: every training image
+                           shots:Sequence[int], # indices of the labelled images in `images`
+                           labels:torch.Tensor, # (len(shots), H, W) their class ids
+                           cfg1:SegTrainConfig, # stage 1 (semi-supervised on `images`)
+                           cfg2:SegTrainConfig|None=None, # stage 2 on stage 1's pseudo labels; None = no stage 2
+                           batch_size:int=16, # inference batch size for the pseudo labels
+                           seed:int=0, # stage 1 uses `seed`, stage 2 `seed + 1`
+                           desc:str='segmentation' # progress label prefix
+                          )->TwoStageResult:
+    "Stage 1 on a few labels (+ the unlabelled images), then optionally stage 2 on its pseudo labels."
+    t0 = time.perf_counter()
+    seg = make(1)
+    history = {'stage1': train_segmenter(seg, images[list(shots)], labels, images, cfg1, seed=seed, desc=f'{desc} stage 1')}
+    timings = {'stage1_s': time.perf_counter() - t0}
+    if cfg2 is None: return TwoStageResult(seg, 1, history, timings)
+    pseudo = predict_parts(seg, images, batch_size).long()
+    seg2 = make(2)
+    history['stage2'] = train_segmenter(seg2, images, pseudo, None, cfg2, seed=seed + 1, desc=f'{desc} stage 2')
+    timings['stage2_s'] = time.perf_counter() - t0 - timings['stage1_s']
+    return TwoStageResult(seg2, 2, history, timings, stage1=seg)
