@@ -13,6 +13,18 @@ def tree_hash(root: Path) -> str:
         h.update(str(f.relative_to(root)).encode()); h.update(f.read_bytes())
     return h.hexdigest()
 
+# SHA-256 over the first 3 images of every split and type of every category (256 px, seed 0), every file but
+# manifest.json, as `tree_hash` reads them. Each image depends only on (seed, category, split, index), so this is a
+# prefix of the default set: any changed byte fails this test. A deliberate change bumps GENERATOR_VERSION (written
+# into every meta file, so that too changes the hash) and updates this constant.
+PREFIX_SHA256 = '0932cba198f363bde4740d7c0dd60b3abd61acb38007c91effd357551818bf75'
+
+def test_default_prefix_bytes(tmp_path):
+    root = generate(tmp_path / 'p', size=256, seed=0, progress=False, **{k: 3 for k in PRESETS['default']})
+    assert not (root / 'manifest.json').exists()
+    assert len([p for p in root.rglob('*') if p.is_file()]) == 265
+    assert tree_hash(root) == PREFIX_SHA256
+
 def test_same_seed_same_bytes(tmp_path):
     a = generate(tmp_path / 'a', ['breakfast_box', 'splicing_connectors'], preset='tiny', progress=False, **FEW)
     b = generate(tmp_path / 'b', ['breakfast_box', 'splicing_connectors'], preset='tiny', progress=False, **FEW)
