@@ -17,7 +17,7 @@ from .memory import greedy_coreset
 
 # %% auto #0
 __all__ = ['SLOTS', 'PART_PALETTE', 'category_folder', 'dataset_part_map', 'find_annotations', 'load_annotation', 'slot_classes',
-           'slot_label_map', 'shot_indices', 'FewShotLabels', 'few_shot_labels', 'colorize_parts']
+           'slot_label_map', 'shot_indices', 'FewShotLabels', 'few_shot_labels', 'colorize_parts', 'outline']
 
 # %% ../nbs/08_annotations.ipynb #023fd606
 def category_folder(sample # a `Sample`
@@ -196,3 +196,14 @@ def colorize_parts(lab:np.ndarray # uint8 part-label map
                   )->np.ndarray:
     "RGB picture of a part map (0 = black, classes 1.. in distinct colours)."
     return PART_PALETTE[np.asarray(lab) % len(PART_PALETTE)]
+
+def outline(img:np.ndarray, # RGB uint8 image
+            masks:Sequence[np.ndarray], # boolean masks of its size
+            colour=(255, 0, 255))->np.ndarray:
+    "The image with the outlines of `masks` drawn on it (ground-truth regions in figures)."
+    import cv2
+    out = img.copy()
+    for m in masks:
+        cnts, _ = cv2.findContours(np.asarray(m, np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(out, cnts, -1, colour, max(1, img.shape[0] // 256))
+    return out

@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from .data import load_image, load_label_map, load_mask
-from .annotations import dataset_part_map, colorize_parts
+from .annotations import dataset_part_map, colorize_parts, outline
 from .fusion import fuse_scores
 from .metrics import mean_iou, plot_roc, plot_score_histogram
 from .results import CategoryResult, RunResult, LOCO_SPLITS, loco_averages, published, published_value
@@ -80,15 +80,9 @@ def example_indices(r:CategoryResult, # one category of a run
     return [int(rng.choice(np.where(r.defect_types == t)[0])) for t in types if (r.defect_types == t).any()]
 
 def _outlined(img:np.ndarray, mask_files)->np.ndarray:
-    "The image with the union of its mask files outlined in magenta."
-    import cv2
-    out = img.copy()
-    for f in mask_files:
-        m = load_mask(f) > 0
-        if m.shape != img.shape[:2]: continue
-        cnts, _ = cv2.findContours(m.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-        cv2.drawContours(out, cnts, -1, (255, 0, 255), max(1, img.shape[0] // 256))
-    return out
+    "The image with the union of its mask files outlined (masks of another size than the image are skipped)."
+    masks = [m for m in (load_mask(f) > 0 for f in mask_files) if m.shape == img.shape[:2]]
+    return outline(img, masks)
 
 def plot_results(res:RunResult, # output of `evaluate`
                  out_dir:str|Path|None=None, # also save the figures as PNG here (roc_hist.png, maps.png)

@@ -5,15 +5,14 @@
 # %% auto #0
 __all__ = ['GENERATOR_VERSION', 'CATEGORIES', 'PRESETS', 'SPLITS', 'parts_classes', 'defect_types', 'defects_config',
            'sample_kind', 'render', 'generate', 'default_root', 'ensure_synthloco', 'synthloco_cli', 'summarize',
-           'trivial_auroc', 'synthloco', 'colorize_parts', 'outline', 'plot_gallery']
+           'trivial_auroc', 'plot_gallery']
 
 # %% ../../nbs/02_synthloco.ipynb #941075e7
 from .writer import GENERATOR_VERSION, CATEGORIES, PRESETS, SPLITS
 from .writer import parts_classes, defect_types, defects_config, sample_kind, render
 from .writer import generate, default_root, ensure_synthloco, synthloco_cli, summarize, trivial_auroc
-from .writer import synthloco
-from .gallery import colorize_parts, outline, plot_gallery
+from .gallery import plot_gallery
 
 _all_ = ['GENERATOR_VERSION', 'CATEGORIES', 'PRESETS', 'SPLITS', 'parts_classes', 'defect_types', 'defects_config',
          'sample_kind', 'render', 'generate', 'default_root', 'ensure_synthloco', 'synthloco_cli', 'summarize',
-         'trivial_auroc', 'synthloco', 'colorize_parts', 'outline', 'plot_gallery']
+         'trivial_auroc', 'plot_gallery']

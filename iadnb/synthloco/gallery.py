@@ -6,30 +6,12 @@
 from __future__ import annotations
 from typing import Sequence
 import numpy as np
-import cv2
 from .writer import defect_types, parts_classes, render
 
 # %% auto #0
-__all__ = ['colorize_parts', 'outline', 'plot_gallery']
+__all__ = ['plot_gallery']
 
 # %% ../../nbs/02i_synthloco_gallery.ipynb #bbf566b4
-def colorize_parts(lab:np.ndarray # uint8 part-label map
-                  )->np.ndarray:
-    "RGB picture of a part map (0 = black, classes 1.. in distinct colours)."
-    pal = np.array([(0, 0, 0), (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-                    (140, 86, 75), (227, 119, 194), (188, 189, 34), (23, 190, 207)], np.uint8)
-    return pal[np.asarray(lab) % len(pal)]
-
-def outline(img:np.ndarray, # RGB uint8 image
-            masks:Sequence[np.ndarray], # boolean masks
-            colour=(255, 0, 255))->np.ndarray:
-    "The image with the outlines of `masks` drawn on it."
-    out = img.copy()
-    for m in masks:
-        cnts, _ = cv2.findContours(np.asarray(m, np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-        cv2.drawContours(out, cnts, -1, colour, max(1, img.shape[0] // 256))
-    return out
-
 def plot_gallery(category:str, # one of `CATEGORIES`
                  n_good:int=2, # normal images shown
                  seed:int=0, # data-set seed
@@ -38,6 +20,7 @@ def plot_gallery(category:str, # one of `CATEGORIES`
                 ):
     "Figure: normal images and one image per defect type; rows = image, ground truth outlined, part map."
     import matplotlib.pyplot as plt
+    from iadnb.annotations import colorize_parts, outline   # lazily: generator workers import this package without torch
     samples = [('train', 'good', i) for i in range(n_good)]
     for kind, t in (('logical', 'logical_anomalies'), ('structural', 'structural_anomalies')):
         samples += [('test', t, i) for i in range(len(defect_types(category, kind)))]
