@@ -774,7 +774,7 @@ def polygons_to_label_map(json_path:str|Path, # VIA / makesense.ai JSON export
 # %% ../nbs/01_data.ipynb #2018d1f2
 def find_data(name:str='mvtec_ad_256' # folder name of the data set
              )->Path|None:
-    "Where a shared data set lives (`$IADNB_DATA`, `../shared/data/<name>`), or None when it is absent."
+    "Where a data set kept outside the repository lives (`$IADNB_DATA`, else a `shared/data` folder beside the checkout), or None."
     cands = []
     if env := os.environ.get('IADNB_DATA'):
         env = Path(env).expanduser()
