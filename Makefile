@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 METHOD ?= patchcore
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: test setup check-export nbtest pytest eval bench clean
+.PHONY: test setup check-export check-readme readme outputs nbtest pytest eval bench lab clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -23,6 +23,18 @@ check-export: setup
 	@git diff --quiet -- iadnb || { echo 'nbdev_export changed iadnb/: notebooks and package are out of sync'; git --no-pager diff --stat -- iadnb; exit 1; }
 	@test -z "$$(git status --porcelain -- iadnb)" || { echo 'nbdev_export created untracked files in iadnb/'; git status --porcelain -- iadnb; exit 1; }
 
+# README.md is nbs/index.ipynb's markdown cells (Quarto, which nbdev_readme needs, cannot be installed here)
+readme:
+	@python3 -c "import json; nb = json.load(open('nbs/index.ipynb')); md = [''.join(c['source']).strip() for c in nb['cells'] if c['cell_type'] == 'markdown']; open('README.md', 'w').write('<!-- Generated from nbs/index.ipynb by make readme: edit the notebook, not this file. -->\n\n' + '\n\n'.join(md) + '\n')"
+
+# the chapters committed with the outputs of a CPU run (cells skipped as nbdev_test skips them), then cleaned
+outputs: setup
+	env -u MPLBACKEND -u IADNB_PROGRESS $(PY) tools/run_notebooks.py $(sort $(wildcard nbs/[0-9]*.ipynb))
+	cd nbs && ../$(VENV)/bin/nbdev_clean
+
+check-readme: readme
+	@git diff --quiet -- README.md || { echo 'README.md differs from nbs/index.ipynb: run make readme'; git --no-pager diff --stat -- README.md; exit 1; }
+
 nbtest: setup
 	$(VENV)/bin/nbdev_test --n_workers 2 --timing
 
@@ -37,6 +49,9 @@ eval: setup
 
 bench: setup
 	$(PY) -m iadnb.bench
+
+lab: setup
+	$(VENV)/bin/jupyter lab nbs/
 
 clean:
 	rm -rf runs _proc _docs

@@ -1,0 +1,40 @@
+"""Run chapter notebooks the way `nbdev_test` does (same skipped cells: `#| eval: false` and the flags of
+settings.ini) and keep their outputs, so the committed notebooks show figures and tables before anyone
+runs them. Usage: python tools/run_notebooks.py nbs/01_data.ipynb ...   (or `make outputs`)."""
+import json, os, sys, time
+from pathlib import Path
+from execnb.shell import CaptureShell
+from fastcore.xtras import working_directory
+from nbdev.config import get_config
+from nbdev.process import NBProcessor
+from nbdev.frontmatter import FrontmatterProc
+
+def _skip(flags):
+    def no_eval(cell):
+        if cell.cell_type != 'code': return True
+        d = getattr(cell, 'directives_', {}) or {}
+        return d.get('eval:', [''])[0].lower() == 'false' or bool(flags & d.keys())
+    return no_eval
+
+def run(path:Path, flags:set)->float:
+    "Execute one notebook in its folder and write its code cells' outputs back into it."
+    nb = NBProcessor(path, procs=FrontmatterProc, process=True).nb
+    if str(getattr(nb, 'frontmatter_', {}).get('skip_exec', False)).lower() == 'true': return 0.
+    t0 = time.time()
+    shell = CaptureShell(path)
+    with working_directory(path.parent): shell.run_all(nb, exc_stop=True, preproc=_skip(flags))
+    outputs = {c.id: c.get('outputs', []) for c in nb.cells if c.cell_type == 'code'}
+    raw = json.loads(path.read_text())
+    for c in raw['cells']:
+        if c['cell_type'] == 'code':
+            c['outputs'] = [dict(o) for o in outputs.get(c['id'], [])]
+            for o in c['outputs']:
+                if 'execution_count' in o: o['execution_count'] = None
+            c['execution_count'] = None
+    path.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + '\n')
+    return time.time() - t0
+
+if __name__ == '__main__':
+    flags = set(get_config().get('tst_flags', '').split())
+    for p in sys.argv[1:]:
+        print(f'{p}: {run(Path(p), flags):.0f} s', flush=True)
