@@ -37,11 +37,14 @@ def run_one(cfg:dict # method, dataset, data_root, category, device, preset, see
         import torch; row['gpu'] = torch.cuda.get_device_name(0)
     return row
 
-def _names(x)->list|None: return None if x is None else [s.strip() for s in x.split(',')] if isinstance(x, str) else list(x)
+def _names(x)->list|None:
+    "A list from a comma-separated string or a sequence; None or '' = None (all)."
+    if x is None or (isinstance(x, str) and not x.strip()): return None
+    return [s.strip() for s in x.split(',') if s.strip()] if isinstance(x, str) else list(x)
 
 def bench(methods:str|Sequence='patchcore,padim,spade', # methods to time (comma-separated or a list)
           dataset:str='mvtec_ad', # data set of the categories
-          data_root:str|Path|None=None, # folder of the data set; None = the shared MVTec AD subset if present, else SynthLOCO
+          data_root:str|Path|None=None, # folder of the data set; None = `find_data('mvtec_ad_256')` if present, else SynthLOCO
           categories:str|Sequence|None='grid,transistor', # categories to time (comma-separated or a list); None = all
           device:str='auto', # 'cpu', 'cuda' or 'auto'
           preset:str='paper', # method preset: 'paper' or 'fast'
@@ -52,6 +55,7 @@ def bench(methods:str|Sequence='patchcore,padim,spade', # methods to time (comma
          )->pd.DataFrame:
     "Run each (method, category) in a fresh process and collect speed, memory and accuracy."
     methods, categories = _names(methods), _names(categories)
+    if not methods: raise ValueError("bench needs at least one method (e.g. methods='patchcore')")
     if data_root is None:
         from iadnb.data import find_data
         data_root = find_data('mvtec_ad_256')

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['METHODS', 'ENTRY_POINT_GROUP', 'DataError', 'WeightsNotFoundError', 'get_device', 'seed_everything', 'progress_mode',
-           'progress', 'check_finite', 'Prediction', 'AnomalyModel', 'gaussian_blur', 'upsample', 'register_method',
-           'available_methods', 'method_class', 'resolve_preset', 'build_method', 'project_root', 'project_path',
-           'to_jsonable']
+__all__ = ['MOVED_CLASSES', 'METHODS', 'ENTRY_POINT_GROUP', 'DataError', 'WeightsNotFoundError', 'get_device', 'seed_everything',
+           'progress_mode', 'progress', 'check_finite', 'Prediction', 'AnomalyModel', 'gaussian_blur', 'upsample',
+           'register_method', 'available_methods', 'method_class', 'resolve_preset', 'build_method', 'project_root',
+           'project_path', 'to_jsonable']
 
 # %% ../nbs/00_core.ipynb #7b344813
 class DataError(ValueError):
@@ -114,6 +114,10 @@ class Prediction:
     def __len__(self): return len(self.scores)
 
 # %% ../nbs/00_core.ipynb #17c27820
+MOVED_CLASSES = {   # where the classes of model files saved by earlier iadnb versions live now
+    'iadnb.knn.PatchCore': 'iadnb.methods.patchcore.PatchCore', 'iadnb.knn.PaDiM': 'iadnb.methods.padim.PaDiM',
+    'iadnb.knn.SPADE': 'iadnb.methods.spade.SPADE', 'iadnb.psad.PSAD': 'iadnb.methods.psad.PSAD'}
+
 class AnomalyModel:
     "Base class: `fit` on normal images, `predict` scores and maps, `save` / `load`."
     name: str = 'model'
@@ -146,17 +150,18 @@ class AnomalyModel:
             )->'AnomalyModel':
         "Load a model saved with `save` (whatever its class, when called on `AnomalyModel`)."
         ck = torch.load(path, map_location='cpu', weights_only=False)
-        mod, _, name = ck['class'].rpartition('.')
+        mod, _, name = MOVED_CLASSES.get(ck['class'], ck['class']).rpartition('.')
         klass = getattr(importlib.import_module(mod), name)
         if not issubclass(klass, cls): raise TypeError(f"{path} holds a {klass.__name__}, not a {cls.__name__}")
         hp = dict(ck['hparams']);
         if 'device' in hp: hp['device'] = device
         m = klass(**hp)
-        for k, v in ck['state'].items(): setattr(m, k, v)
+        for k, v in m._upgrade_state(dict(ck['state'])).items(): setattr(m, k, v)
         m.fitted = True; m._after_load()
         return m
 
     def _after_load(self): "Hook: move loaded state to the device, rebuild indices."
+    def _upgrade_state(self, state:dict)->dict: "Hook: rename the state of files saved by earlier versions."; return state
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.hparams.items())})"

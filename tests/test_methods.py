@@ -87,3 +87,55 @@ def test_psad_on_a_visa_layout_with_user_labels(tmp_path):
     assert sorted(m.shots) == [2, 3, 4] and m.n_classes == 3
     assert pred.scores.shape == (len(data.test),) and np.isfinite(pred.scores).all()
     assert pred.extras['parts'].shape == (len(data.test), 64, 64) and set(np.unique(pred.extras['parts'])) <= {0, 1, 2}
+    # a file as iadnb.psad wrote it before the part descriptors were shared: class path and three reference keys
+    import torch
+    from iadnb.core import AnomalyModel
+    ck = torch.load(m.save(tmp_path / 'psad.pt'), weights_only=False)
+    ck['class'] = 'iadnb.psad.PSAD'; ck['state'].update(ck['state'].pop('descriptor_state'))
+    torch.save(ck, tmp_path / 'old.pt')
+    np.testing.assert_allclose(AnomalyModel.load(tmp_path / 'old.pt', device='cpu').predict(AnomalyDataset(data.test, m.transform)).scores,
+                               pred.scores, rtol=1e-6)
+
+
+# Scores of iadnb before the methods moved to `iadnb.methods` (commit ca5b52e), on tiny SynthLOCO juice_bottle, seed 0,
+# 64 px: the refactor kept every number, and a change that moves any of them (an extra draw from the global RNG before
+# PSAD's segmenter is built, a reordered operation) must be a deliberate one.
+REFERENCE = {
+    'psad': [-0.55094, -0.277077, 1.23411, 1.78042, -0.0706545, -0.246307, 0.0285375, 0.734123, 0.319141, 0.544254, -0.222993, 4.74254, -0.413157, -0.75448, -0.628807, 1.93184, -0.194367, 1.06025],
+    'patchcore': [40.1672, 38.8436, 40.3353, 42.3039, 40.9233, 40.1123, 41.7905, 43.6368, 42.5509, 43.14, 40.7396, 42.3612, 40.1634, 39.1417, 40.0704, 41.8834, 40.5434, 38.2833],
+    'padim': [451.76, 460.634, 474.544, 490.867, 512.303, 593.548, 486.712, 810.903, 646.761, 959.676, 510.228, 807.957, 511.778, 529.006, 701.618, 503.91, 638.016, 441.548],
+    'spade': [38.9975, 44.8989, 35.4755, 35.1858, 40.1114, 36.1713, 37.9805, 39.8994, 44.959, 49.3954, 43.4835, 51.7223, 39.0913, 35.7843, 45.0967, 45.8815, 41.4686, 34.4813],
+}
+CONFIGS = {'psad': dict(preset='fast', stage1_epochs=2, aug_copies=2, n_shot=3, image_size=64, patch_image_size=64),
+           'patchcore': dict(preset='fast', image_size=64), 'padim': dict(preset='paper', image_size=64),
+           'spade': dict(preset='fast', image_size=64)}
+
+@pytest.fixture(scope='module')
+def tiny_juice(tmp_path_factory):
+    from iadnb.synthloco import ensure_synthloco
+    root = ensure_synthloco(tmp_path_factory.mktemp('sl') / 'sl', preset='tiny', categories=['juice_bottle'], n_jobs=1, progress=False)
+    return load_category('synthloco', root, 'juice_bottle')
+
+@pytest.mark.parametrize('method', list(REFERENCE))
+def test_scores_equal_the_reference(tiny_juice, method):
+    from iadnb.core import seed_everything
+    seed_everything(0)
+    kw = dict(CONFIGS[method]); preset = kw.pop('preset')
+    m = build_method(method, preset=preset, device='cpu', seed=0, **kw)
+    pred = m.fit(AnomalyDataset(tiny_juice.train, m.transform)).predict(AnomalyDataset(tiny_juice.test, m.transform))
+    np.testing.assert_allclose(pred.scores, REFERENCE[method], rtol=1e-4, atol=1e-5)
+
+
+def test_model_files_of_earlier_versions_load(tmp_path):
+    "Files saved when the methods lived in iadnb.knn / iadnb.psad (and PSAD kept its descriptor references as three keys)."
+    import torch
+    from iadnb.core import AnomalyModel
+    toy = load_category('mvtec_ad', make_toy_dataset(tmp_path / 'toy', 'mvtec_ad', n_train=6, n_good=2, n_bad=2, size=64), 'toy')
+    m = build_method('padim', preset='paper', image_size=64, device='cpu')
+    test = AnomalyDataset(toy.test, m.transform)
+    p = m.fit(AnomalyDataset(toy.train, m.transform)).predict(test)
+    ck = torch.load(m.save(tmp_path / 'padim.pt'), weights_only=False); ck['class'] = 'iadnb.knn.PaDiM'
+    torch.save(ck, tmp_path / 'old.pt')
+    old = AnomalyModel.load(tmp_path / 'old.pt', device='cpu')
+    assert type(old).__module__ == 'iadnb.methods.padim'
+    np.testing.assert_allclose(old.predict(test).scores, p.scores, rtol=1e-6)

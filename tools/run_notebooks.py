@@ -21,7 +21,7 @@ def run(path:Path, flags:set)->float:
     nb = NBProcessor(path, procs=FrontmatterProc, process=True).nb
     if str(getattr(nb, 'frontmatter_', {}).get('skip_exec', False)).lower() == 'true': return 0.
     t0 = time.time()
-    shell = CaptureShell(path)
+    shell = CaptureShell(path, mpl_format='png')      # not nbdev's 'retina': a quarter of the bytes in the committed notebooks
     with working_directory(path.parent): shell.run_all(nb, exc_stop=True, preproc=_skip(flags))
     outputs = {c.id: c.get('outputs', []) for c in nb.cells if c.cell_type == 'code'}
     raw = json.loads(path.read_text())
