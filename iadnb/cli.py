@@ -52,9 +52,9 @@ def run_eval(a:argparse.Namespace)->int:
     kw['out_dir'] = kw['out_dir'] or None          # --out-dir '' writes nothing
     res = evaluate(kw.pop('method'), **kw)
     print(results_table(res).to_string(index=False))
-    if a.plots:
-        import matplotlib; matplotlib.use('Agg')
-        plot_results(res, out_dir=res.out_dir)
+    if a.plots:                                   # files only: close the figures (a notebook calling main() shows nothing extra)
+        import matplotlib.pyplot as plt
+        for fig in plot_results(res, out_dir=res.out_dir): plt.close(fig)
     if res.out_dir: print(f"results written to {res.out_dir}")
     return 0
 

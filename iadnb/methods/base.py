@@ -6,13 +6,14 @@
 from __future__ import annotations
 from typing import Sequence
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from ..core import AnomalyModel, Prediction, get_device, progress
 from ..backbones import FeatureExtractor, layers_for_strides
 from ..data import ImageTransform, make_loader
 
 # %% auto #0
-__all__ = ['concat_layers', 'local_aggregate', 'pool_channels', 'FeatureModel']
+__all__ = ['concat_layers', 'local_aggregate', 'pool_channels', 'MemoryGraph', 'FeatureModel']
 
 # %% ../../nbs/10_methods.ipynb #03935fec
 def concat_layers(maps:dict, # layer name -> (B, C, h, w)
@@ -40,6 +41,23 @@ def pool_channels(x:torch.Tensor, # (B, C, h, w)
     if dim is None or dim == x.shape[1]: return x
     B, C, h, w = x.shape
     return F.adaptive_avg_pool1d(x.permute(0, 2, 3, 1).reshape(-1, 1, C), dim).reshape(B, h, w, dim).permute(0, 3, 1, 2)
+
+# %% ../../nbs/10_methods.ipynb #790d9d5a
+class MemoryGraph(nn.Module):
+    "An inference graph whose fitted memory lives in buffers: loads them at any size and rebuilds its indices (`_rebuild`)."
+    def _rebuild(self): "Hook: (re)build what the graph derives from its buffers, e.g. a search index."
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for name, buf in list(self._buffers.items()):      # a new graph's memory is empty: take the saved size
+            if buf is not None and prefix + name in state_dict and state_dict[prefix + name].shape != buf.shape:
+                self._buffers[name] = torch.empty_like(state_dict[prefix + name], device=buf.device)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._rebuild()
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        self._rebuild()                                     # an index built on one device must follow the buffers
+        return self
 
 # %% ../../nbs/10_methods.ipynb #e9bc9225
 class FeatureModel(AnomalyModel):

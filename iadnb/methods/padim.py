@@ -9,13 +9,13 @@ import torch
 import torch.nn as nn
 from ..core import register_method, gaussian_blur, upsample
 from ..backbones import FeatureExtractor
-from .base import FeatureModel, concat_layers
+from .base import FeatureModel, MemoryGraph, concat_layers
 
 # %% auto #0
 __all__ = ['PaDiMGraph', 'PaDiM']
 
 # %% ../../nbs/12_padim.ipynb #8cb7fab7
-class PaDiMGraph(nn.Module):
+class PaDiMGraph(MemoryGraph):
     "PaDiM's inference: concatenated stages -> Mahalanobis distance to each position's Gaussian -> blurred map, max score."
     def __init__(self, backbone:FeatureExtractor, # frozen extractor of the three stages
                  channels:torch.Tensor, # indices of the channels kept (all, or a random subset)

@@ -12,13 +12,13 @@ from fastcore.basics import patch
 from ..core import register_method, gaussian_blur, upsample
 from ..backbones import FeatureExtractor
 from ..memory import NearestNeighbors, greedy_coreset
-from .base import FeatureModel, concat_layers, local_aggregate, pool_channels
+from .base import FeatureModel, MemoryGraph, concat_layers, local_aggregate, pool_channels
 
 # %% auto #0
 __all__ = ['PatchCoreGraph', 'PatchCore']
 
 # %% ../../nbs/11_patchcore.ipynb #48218dc2
-class PatchCoreGraph(nn.Module):
+class PatchCoreGraph(MemoryGraph):
     "PatchCore's inference: locally aware patches -> nearest memory patch -> re-weighted image score and blurred map."
     def __init__(self, backbone:FeatureExtractor, # frozen extractor of the two stages
                  patch_size:int=3, # local neighbourhood for aggregation
@@ -47,9 +47,13 @@ class PatchCoreGraph(nn.Module):
         "Fill the memory and build its nearest-neighbour index."
         self.bank = bank.contiguous()
         self.bank_groups = torch.zeros(0, dtype=torch.int32) if groups is None else groups.to(torch.int32)
-        self._nn = NearestNeighbors(backend=self.knn_backend, device=self.backbone.device).fit(
-            self.bank, groups=None if groups is None else self.bank_groups.long())
+        self._rebuild()
         return self
+
+    def _rebuild(self):
+        "The nearest-neighbour index of the memory (after `set_memory`, `load_state_dict` or `.to`)."
+        g = self.bank_groups.long() if self.bank_groups.numel() else None
+        self._nn = NearestNeighbors(backend=self.knn_backend, device=self.backbone.device).fit(self.bank, groups=g) if self.bank.numel() else None
 
     @torch.no_grad()
     def score_patches(self, f:torch.Tensor, # (B, D, h, w) patch features

@@ -10,13 +10,13 @@ import torch.nn as nn
 from ..core import register_method, gaussian_blur, upsample
 from ..backbones import FeatureExtractor
 from ..memory import NearestNeighbors
-from .base import FeatureModel, concat_layers
+from .base import FeatureModel, MemoryGraph, concat_layers
 
 # %% auto #0
 __all__ = ['SPADEGraph', 'SPADE']
 
 # %% ../../nbs/13_spade.ipynb #8a068baf
-class SPADEGraph(nn.Module):
+class SPADEGraph(MemoryGraph):
     "SPADE's inference: k nearest training images by global feature, then each pixel's nearest pixel among theirs."
     def __init__(self, backbone:FeatureExtractor, # pyramid stages + the global stage (last)
                  k:int=50, # nearest training images (image score and pixel gallery)
@@ -42,8 +42,12 @@ class SPADEGraph(nn.Module):
     def set_gallery(self, global_feats:torch.Tensor, pixel_feats:torch.Tensor)->'SPADEGraph':
         "Fill the memory: one global feature and one pixel pyramid per training image (both on the CPU)."
         self.global_feats, self.pixel_feats = global_feats, pixel_feats
-        self._nn = NearestNeighbors(backend=self.knn_backend, device=self.backbone.device).fit(self.global_feats)
+        self._rebuild()
         return self
+
+    def _rebuild(self):
+        "The nearest-neighbour index of the global features (after `set_gallery`, `load_state_dict` or `.to`)."
+        self._nn = NearestNeighbors(backend=self.knn_backend, device=self.backbone.device).fit(self.global_feats) if self.global_feats.numel() else None
 
     @torch.no_grad()
     def pixel_scores(self, pf:torch.Tensor, # (B, C, h, w) pixel pyramids
