@@ -1,7 +1,7 @@
 """Run chapter notebooks the way `nbdev_test` does (same skipped cells: `#| eval: false` and the flags of
 settings.ini) and keep their outputs, so the committed notebooks show figures and tables before anyone
 runs them. Usage: python tools/run_notebooks.py nbs/01_data.ipynb ...   (or `make outputs`)."""
-import json, os, sys, time
+import base64, io, json, os, sys, time
 from pathlib import Path
 from execnb.shell import CaptureShell
 from fastcore.xtras import working_directory
@@ -16,6 +16,20 @@ def _skip(flags):
         return d.get('eval:', [''])[0].lower() == 'false' or bool(flags & d.keys())
     return no_eval
 
+MAX_WIDTH, JPEG_QUALITY = 1000, 85   # figures as they are committed: a reader sees them, the repository stays small
+
+def _compact(out:dict)->dict:
+    "A PNG figure output re-encoded as a JPEG at most MAX_WIDTH pixels wide (photos and maps shrink ten-fold)."
+    data = out.get('data', {})
+    if 'image/png' not in data: return out
+    from PIL import Image
+    im = Image.open(io.BytesIO(base64.b64decode(data['image/png']))).convert('RGB')
+    if im.width > MAX_WIDTH: im = im.resize((MAX_WIDTH, round(im.height * MAX_WIDTH / im.width)), Image.LANCZOS)
+    buf = io.BytesIO(); im.save(buf, 'JPEG', quality=JPEG_QUALITY, optimize=True)
+    data = {k: v for k, v in data.items() if k != 'image/png'}
+    data['image/jpeg'] = base64.b64encode(buf.getvalue()).decode()
+    return {**out, 'data': data, 'metadata': {}}
+
 def run(path:Path, flags:set)->float:
     "Execute one notebook in its folder and write its code cells' outputs back into it."
     nb = NBProcessor(path, procs=FrontmatterProc, process=True).nb
@@ -27,7 +41,7 @@ def run(path:Path, flags:set)->float:
     raw = json.loads(path.read_text())
     for c in raw['cells']:
         if c['cell_type'] == 'code':
-            c['outputs'] = [dict(o) for o in outputs.get(c['id'], [])]
+            c['outputs'] = [_compact(dict(o)) for o in outputs.get(c['id'], [])]
             for o in c['outputs']:
                 if 'execution_count' in o: o['execution_count'] = None
             c['execution_count'] = None
