@@ -224,8 +224,9 @@ def _worker_init():
     cv2.setNumThreads(1)   # one image per process; OpenCV's own threads would only compete
 
 def _progress_bar(it, category, show, total=None):
-    from iadnb.core import progress
-    return progress(it, desc=f'SynthLOCO {category}', total=total, disable=not show)
+    from iadnb.core import progress, progress_mode
+    # where progress is one line per stage, `generate` prints the category's line itself (with size and folder)
+    return progress(it, desc=f'SynthLOCO {category}', total=total, disable=not show or progress_mode() == 'lines')
 
 # %% ../../nbs/02h_synthloco_writer.ipynb #eb7f115f
 def default_root()->Path:
