@@ -309,8 +309,9 @@ def _after_load(self:PSAD, seg:nn.Module|None=None):
         seg = self._seg_model(self.seg_stage, self.n_classes, pretrained=False)
         seg.load_state_dict(self.seg_state); seg.eval()
     pc = self._patchcore()
-    for k, v in self.patch_state.items(): setattr(pc, k, v)
-    pc.fitted = True; pc._after_load()
+    if not pc.fitted:                       # a loaded model: PatchCore from its saved memory (`fit` has just fitted it)
+        for k, v in self.patch_state.items(): setattr(pc, k, v)
+        pc.fitted = True; pc._after_load()
     memories = {k: MemoryScorer(hp['train_stat'], device='cpu').fit(z) for k, z in self.Z.items()}
     self.graph = PSADGraph(seg, self.features, pc.graph, self._descriptor_model().load_state(self.descriptor_state), self.std,
                            memories, self.train_scores, bank_names(hp['banks']), hp['scaling'], hp['combine'], hp['batch_size'])
