@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 # Without network every hub call would retry for about a minute: fail at once instead, unless the user opted in.
 if os.environ.get('IADNB_ONLINE', '0') != '1': os.environ.setdefault('HF_HUB_OFFLINE', '1')
-import difflib, fnmatch, functools, importlib, importlib.util
+import difflib, fnmatch, functools, hashlib, importlib, importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -611,6 +611,16 @@ def embed(self:FeatureExtractor, x:torch.Tensor # normalised B×3×H×W batch
          )->torch.Tensor:
     "L2-normalised B×D image embedding: CLIP class token -> ln_post -> proj; timm models: pooled pre-logits."
     return F.normalize(self.adapter.embed(self._check_input(x)).float(), dim=-1)
+
+# %% ../nbs/03_backbones.ipynb #15417883
+@patch
+def fingerprint(self:FeatureExtractor)->str:
+    "'sha256:' + the first 16 hex digits of the SHA-256 of the weights (names, shapes, values): same weights, same fingerprint."
+    h = hashlib.sha256()
+    for k, v in sorted(self.model.state_dict().items()):
+        h.update(f'{k}{tuple(v.shape)}{v.dtype}'.encode())
+        h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return 'sha256:' + h.hexdigest()[:16]
 
 # %% ../nbs/03_backbones.ipynb #2f072a01
 KNOWN_BACKBONES = ('tf_efficientnet_lite0', 'tf_efficientnet_lite1', 'tf_efficientnet_lite2', 'resnet18', 'wide_resnet50_2',

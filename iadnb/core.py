@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #830efb92
 from __future__ import annotations
-import os, sys, time, random, json, importlib, importlib.util
+import os, sys, time, random, json, importlib, importlib.util, contextlib, shutil, uuid, pickle, warnings, inspect, difflib
+from fastcore.basics import patch
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -12,9 +13,11 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['MOVED_CLASSES', 'METHODS', 'ENTRY_POINT_GROUP', 'DataError', 'WeightsNotFoundError', 'get_device', 'seed_everything',
-           'progress_mode', 'progress', 'check_finite', 'Prediction', 'AnomalyModel', 'gaussian_blur', 'upsample',
-           'register_method', 'available_methods', 'method_class', 'resolve_preset', 'build_method', 'project_root',
+__all__ = ['MOVED_CLASSES', 'MODEL_FORMAT', 'STATE_CLASSES', 'METHODS', 'ENTRY_POINT_GROUP', 'DataError', 'WeightsNotFoundError',
+           'ConfigError', 'ModelFileError', 'get_device', 'seed_everything', 'progress_mode', 'progress',
+           'check_finite', 'Prediction', 'atomic_path', 'write_text_atomic', 'state_class', 'encode_state',
+           'decode_state', 'AnomalyModel', 'gaussian_blur', 'upsample', 'register_method', 'available_methods',
+           'method_class', 'resolve_preset', 'build_method', 'hparam_names', 'check_hparams', 'project_root',
            'project_path', 'to_jsonable']
 
 # %% ../nbs/00_core.ipynb #7b344813
@@ -23,6 +26,12 @@ class DataError(ValueError):
 
 class WeightsNotFoundError(FileNotFoundError):
     "Pretrained weights are not on disk and cannot be downloaded: the message says where to put them."
+
+class ConfigError(ValueError):
+    "A bad option: an unknown hyper-parameter, preset or value; the message names the valid ones."
+
+class ModelFileError(DataError):
+    "A model file that cannot be used: unreadable, unsafe (pickled code), or fitted with other backbone weights."
 
 # %% ../nbs/00_core.ipynb #5c9051f9
 def get_device(device:str|torch.device|None='auto' # 'auto' picks CUDA when present, else CPU
@@ -113,11 +122,83 @@ class Prediction:
 
     def __len__(self): return len(self.scores)
 
-# %% ../nbs/00_core.ipynb #17c27820
-MOVED_CLASSES = {   # where the classes of model files saved by earlier iadnb versions live now
-    'iadnb.knn.PatchCore': 'iadnb.methods.patchcore.PatchCore', 'iadnb.knn.PaDiM': 'iadnb.methods.padim.PaDiM',
-    'iadnb.knn.SPADE': 'iadnb.methods.spade.SPADE', 'iadnb.psad.PSAD': 'iadnb.methods.psad.PSAD'}
+# %% ../nbs/00_core.ipynb #9efec9f6
+@contextlib.contextmanager
+def atomic_path(path:str|Path # the file (or folder) to create or replace
+               ):
+    "Yield a temporary path beside `path`; on success it replaces `path` in one rename, on error it is removed."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
+    try:
+        yield tmp
+        if tmp.is_file():                               # on disk before the rename, so a crash leaves old or new
+            with open(tmp, 'rb') as f: os.fsync(f.fileno())
+        if tmp.is_dir() and path.is_dir(): shutil.rmtree(path)   # a folder cannot be renamed over a full one
+        os.replace(tmp, path)
+    finally:
+        if tmp.is_dir(): shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists(): tmp.unlink()
 
+def write_text_atomic(path:str|Path, # file to create or replace
+                      text:str # its whole content
+                     )->Path:
+    "Write `text` to `path` atomically (see `atomic_path`)."
+    with atomic_path(path) as tmp: Path(tmp).write_text(text)
+    return Path(path)
+
+# %% ../nbs/00_core.ipynb #17c27820
+MOVED_CLASSES = {   # class paths of model files saved by earlier iadnb versions -> method names
+    'iadnb.knn.PatchCore': 'patchcore', 'iadnb.knn.PaDiM': 'padim', 'iadnb.knn.SPADE': 'spade', 'iadnb.psad.PSAD': 'psad'}
+MODEL_FORMAT = 'iadnb.model/2'   # what `save` writes; files without it are the earlier, pickled format
+STATE_CLASSES: dict = {}         # 'module.Class' -> class whose instances a model file may hold as plain attributes
+
+def state_class(cls:type # a class whose attributes are tensors, arrays and plain data
+               )->type:
+    "Class decorator: instances of `cls` may be saved in model files (as their attributes; loading runs no code of the file)."
+    STATE_CLASSES[f'{cls.__module__}.{cls.__qualname__}'] = cls
+    return cls
+
+# %% ../nbs/00_core.ipynb #5464883d
+_PLAIN = (bool, int, float, str, type(None))
+
+def encode_state(x:Any, # fitted state: tensors, arrays, plain data, `STATE_CLASSES` instances
+                 where:str='state' # its name, for the error message
+                )->Any:
+    "`x` as what `torch.load(weights_only=True)` reads back: tensors, numbers, strings, lists, tuples, dicts."
+    if isinstance(x, torch.Tensor): return x.detach().cpu()
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in 'biufc': return {'__ndarray__': torch.from_numpy(np.ascontiguousarray(x))}
+        if x.dtype.kind in 'US': return {'__ndarray_list__': x.tolist(), 'dtype': x.dtype.str}
+    if isinstance(x, np.generic): return x.item()
+    if isinstance(x, _PLAIN): return x
+    if isinstance(x, Path): return str(x)
+    if isinstance(x, dict): return {k: encode_state(v, f'{where}[{k!r}]') for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        out = [encode_state(v, f'{where}[{i}]') for i, v in enumerate(x)]
+        return out if isinstance(x, list) else tuple(out)
+    name = f'{type(x).__module__}.{type(x).__qualname__}'
+    if STATE_CLASSES.get(name) is type(x): return {'__object__': name, 'attrs': encode_state(vars(x), f'{where}.__dict__')}
+    raise TypeError(f"{where} is a {name}, which a model file cannot hold (tensors, arrays and plain data only); "
+                    f"store its data instead, or register the class with `iadnb.core.state_class` if its attributes are plain data.")
+
+def decode_state(x:Any, # what `encode_state` returned, read back
+                 source:str='model file' # where it came from, for the error message
+                )->Any:
+    "Undo `encode_state`: arrays back to numpy, registered objects rebuilt from their attributes (no code from the file runs)."
+    if isinstance(x, dict):
+        if x.keys() == {'__ndarray__'}: return x['__ndarray__'].numpy()
+        if x.keys() == {'__ndarray_list__', 'dtype'}: return np.array(x['__ndarray_list__'], dtype=x['dtype'])
+        if x.keys() == {'__object__', 'attrs'}:
+            if (cls := STATE_CLASSES.get(x['__object__'])) is None:
+                raise ModelFileError(f"{source} holds a {x['__object__']}, which is not one of iadnb's state classes {sorted(STATE_CLASSES)}: "
+                                     f"it was saved by another version or another package; import that package first.")
+            obj = cls.__new__(cls); obj.__dict__.update(decode_state(x['attrs'], source))
+            return obj
+        return {k: decode_state(v, source) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return type(x)(decode_state(v, source) for v in x)
+    return x
+
+# %% ../nbs/00_core.ipynb #ff5dd62d
 class AnomalyModel:
     "Base class: `fit` on normal images, `predict` scores and maps, `save` / `load`."
     name: str = 'model'
@@ -125,7 +206,9 @@ class AnomalyModel:
     cpu_preset: str = 'paper' # what preset='auto' means on a CPU (methods whose paper schedule needs a GPU say 'fast')
     graph: torch.nn.Module|None = None  # the inference graph, once fitted or loaded
 
-    def __init__(self, **hparams): self.hparams = dict(hparams); self.fitted = False
+    def __init__(self, **hparams):
+        check_hparams(type(self), hparams)
+        self.hparams = dict(hparams); self.fitted = False
 
     def fit(self, train, val=None): raise NotImplementedError
     def predict(self, data)->Prediction: raise NotImplementedError
@@ -135,36 +218,87 @@ class AnomalyModel:
 
     def state(self)->dict: return {k: getattr(self, k) for k in self._state_keys}
 
-    def save(self, path:str|Path # file to write (a torch pickle)
-            )->Path:
-        "Save hyper-parameters and fitted state to `path`."
-        self._check_fitted()
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({'class': f'{type(self).__module__}.{type(self).__qualname__}', 'hparams': self.hparams,
-                    'state': self.state()}, path)
-        return path
-
-    @classmethod
-    def load(cls, path:str|Path, # file written by `save`
-             device:str='auto' # where to put the model
-            )->'AnomalyModel':
-        "Load a model saved with `save` (whatever its class, when called on `AnomalyModel`)."
-        ck = torch.load(path, map_location='cpu', weights_only=False)
-        mod, _, name = MOVED_CLASSES.get(ck['class'], ck['class']).rpartition('.')
-        klass = getattr(importlib.import_module(mod), name)
-        if not issubclass(klass, cls): raise TypeError(f"{path} holds a {klass.__name__}, not a {cls.__name__}")
-        hp = dict(ck['hparams']);
-        if 'device' in hp: hp['device'] = device
-        m = klass(**hp)
-        for k, v in m._upgrade_state(dict(ck['state'])).items(): setattr(m, k, v)
-        m.fitted = True; m._after_load()
-        return m
+    def weight_fingerprints(self)->dict:
+        "Fingerprint of every frozen backbone in the inference graph, by module name (what `load` checks)."
+        if self.graph is None: return {}
+        from iadnb.backbones import FeatureExtractor              # backbones imports core
+        return {n or 'graph': m.fingerprint() for n, m in self.graph.named_modules() if isinstance(m, FeatureExtractor)}
 
     def _after_load(self): "Hook: move loaded state to the device, rebuild indices."
     def _upgrade_state(self, state:dict)->dict: "Hook: rename the state of files saved by earlier versions."; return state
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.hparams.items())})"
+
+# %% ../nbs/00_core.ipynb #615b4d94
+@patch
+def save(self:AnomalyModel, path:str|Path # file to write
+        )->Path:
+    "Save hyper-parameters, fitted state and backbone fingerprints to `path` (tensors and plain data; atomic)."
+    self._check_fitted()
+    if METHODS.get(self.name) is not type(self):
+        raise ConfigError(f"{type(self).__name__} is not registered as {self.name!r}: decorate it with "
+                          f"@register_method('<name>') so that `load` can find it by name.")
+    payload = {'format': MODEL_FORMAT, 'method': self.name, 'hparams': encode_state(self.hparams, 'hparams'),
+               'state': encode_state(self.state()), 'weights': self.weight_fingerprints()}
+    with atomic_path(path) as tmp: torch.save(payload, tmp)
+    return Path(path)
+
+# %% ../nbs/00_core.ipynb #e2f2a86b
+def _read_model_file(path:Path, trust:bool)->dict:
+    if not path.is_file(): raise ModelFileError(f"model file {path} does not exist: check the path (models are written by `.save(path)`).")
+    try: return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        if not trust:
+            raise ModelFileError(f"refused to load {path}: it holds pickled Python objects ({str(e).splitlines()[0][:160]}), which could "
+                                 f"run code. iadnb's model files hold data only. If the file is yours, saved by an earlier iadnb, "
+                                 f"load it once with AnomalyModel.load(path, trust=True) and save it again.") from None
+    except Exception as e:
+        raise ModelFileError(f"cannot read model file {path} ({type(e).__name__}: {str(e).splitlines()[0][:200]}): it is truncated, "
+                             f"corrupt or not an iadnb model file; save the model again.") from None
+    return torch.load(path, map_location='cpu', weights_only=False)   # trust=True: an earlier version's pickle
+
+def _method_of_file(ck:dict, path:Path)->type:
+    if ck.get('format') == MODEL_FORMAT: name = ck.get('method')
+    else:                                                   # earlier format: a class path, mapped to a method name
+        cp = str(ck.get('class', ''))
+        name = MOVED_CLASSES.get(cp) or (cp.split('.')[2] if cp.startswith('iadnb.methods.') and cp.count('.') == 3 else cp)
+    try: return method_class(name)
+    except KeyError:
+        raise ModelFileError(f"model file {path} was saved by method {name!r}, which is not available here "
+                             f"(available: {available_methods()}); install the package that provides it.") from None
+
+@patch(cls_method=True)
+def load(cls:AnomalyModel, path:str|Path, # file written by `save`
+         device:str='auto', # where to put the model
+         trust:bool=False, # also read an earlier iadnb version's pickled file (only for files you trust)
+         check_weights:bool=True # refuse a model whose backbone weights differ from those it was fitted with
+        )->AnomalyModel:
+    "Load a model saved with `save` (whatever its method, when called on `AnomalyModel`)."
+    path = Path(path)
+    ck = _read_model_file(path, trust)
+    if not isinstance(ck, dict) or not {'hparams', 'state'} <= set(ck):
+        raise ModelFileError(f"{path} is not an iadnb model file (it holds {type(ck).__name__} {sorted(ck)[:5] if isinstance(ck, dict) else ''}).")
+    klass = _method_of_file(ck, path)
+    if not issubclass(klass, cls): raise ModelFileError(f"{path} holds a {klass.__name__}, not a {cls.__name__}")
+    hp = decode_state(dict(ck['hparams']), str(path))
+    if 'device' in hp: hp['device'] = device
+    m = klass(**hp)
+    for k, v in m._upgrade_state(decode_state(dict(ck['state']), str(path))).items(): setattr(m, k, v)
+    m.fitted = True; m._after_load()
+    if check_weights: _check_fingerprints(ck.get('weights'), m, path)
+    return m
+
+def _check_fingerprints(saved:dict|None, m:AnomalyModel, path:Path):
+    if not saved:
+        if m.weight_fingerprints(): warnings.warn(f"{path} records no backbone fingerprint (saved by an earlier iadnb): "
+                                                  f"its backbone weights cannot be checked; save it again to record them.")
+        return
+    now = m.weight_fingerprints()
+    if bad := [k for k in saved if k in now and now[k] != saved[k]]:
+        raise ModelFileError(f"{path} was fitted with other backbone weights than those loaded now ({bad[0]}: fitted "
+                             f"{saved[bad[0]]}, now {now[bad[0]]}, from hparams weights={m.hparams.get('weights')!r}): its scores would "
+                             f"be wrong. Load it where the same weights resolve ($IADNB_WEIGHTS), or refit.")
 
 # %% ../nbs/00_core.ipynb #b4ba6408
 def gaussian_blur(maps:torch.Tensor, # (B, H, W) or (B, 1, H, W) maps
@@ -257,6 +391,28 @@ def build_method(name:str, # a method name, see `available_methods`
     if preset is not None and preset not in presets:
         raise KeyError(f"{name} has no preset {preset!r}; available: {sorted(presets)}")
     return cls(**{**presets.get(preset, {}), **hparams})
+
+# %% ../nbs/00_core.ipynb #bbc466c4
+def hparam_names(cls:type # an `AnomalyModel` subclass
+                )->set|None:
+    "The hyper-parameters `cls` accepts: the named parameters of the `__init__`s of its classes (None if none declares any)."
+    names = set()
+    for k in cls.__mro__:
+        if k in (AnomalyModel, object) or '__init__' not in vars(k): continue
+        names |= {n for n, p in inspect.signature(k.__init__).parameters.items()
+                  if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return names or None
+
+def check_hparams(cls:type, # an `AnomalyModel` subclass
+                  hparams:dict # keyword arguments meant for it
+                 ):
+    "Raise `ConfigError` for hyper-parameters `cls` does not know, with the closest valid names (a typo must not be ignored)."
+    names = hparam_names(cls)
+    if names is None or not (bad := sorted(set(hparams) - names)): return
+    def _hint(b):
+        close = difflib.get_close_matches(b, names, n=3, cutoff=0.6)
+        return f"{b!r} (did you mean {' or '.join(map(repr, close))}?)" if close else repr(b)
+    raise ConfigError(f"{cls.__name__} has no hyper-parameter {', '.join(map(_hint, bad))}; its hyper-parameters are: {', '.join(sorted(names))}.")
 
 # %% ../nbs/00_core.ipynb #38952f4d
 def project_root()->Path|None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Sequence
 import numpy as np
 import torch
-from .core import check_finite
+from .core import check_finite, state_class
 from .memory import NearestNeighbors
 
 # %% auto #0
 __all__ = ['TRAIN_STATS', 'SCALINGS', 'COMBINES', 'Standardizer', 'MemoryScorer', 'ScoreScaler', 'fuse_scores']
 
 # %% ../nbs/06_fusion.ipynb #eacb2715
+@state_class      # saved in PSAD model files as its plain attributes
 class Standardizer:
     "Column-wise z-scoring fitted on training descriptors: (x − mean) / (std + eps)."
     def __init__(self, eps:float=1e-10 # added to the std (PSAD's value)

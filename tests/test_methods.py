@@ -90,11 +90,14 @@ def test_psad_on_a_visa_layout_with_user_labels(tmp_path):
     # a file as iadnb.psad wrote it before the part descriptors were shared: class path and three reference keys
     import torch
     from iadnb.core import AnomalyModel
-    ck = torch.load(m.save(tmp_path / 'psad.pt'), weights_only=False)
-    ck['class'] = 'iadnb.psad.PSAD'; ck['state'].update(ck['state'].pop('descriptor_state'))
-    torch.save(ck, tmp_path / 'old.pt')
-    np.testing.assert_allclose(AnomalyModel.load(tmp_path / 'old.pt', device='cpu').predict(AnomalyDataset(data.test, m.transform)).scores,
-                               pred.scores, rtol=1e-6)
+    from iadnb.core import ModelFileError
+    state = m.state(); state.update(state.pop('descriptor_state'))
+    torch.save({'class': 'iadnb.psad.PSAD', 'hparams': m.hparams, 'state': state}, tmp_path / 'old.pt')   # pickled, as then
+    with pytest.raises(ModelFileError, match='refused to load .*old.pt.*trust=True'): AnomalyModel.load(tmp_path / 'old.pt')
+    old = AnomalyModel.load(tmp_path / 'old.pt', device='cpu', trust=True)     # the user vouches for their own file
+    np.testing.assert_allclose(old.predict(AnomalyDataset(data.test, m.transform)).scores, pred.scores, rtol=1e-6)
+    np.testing.assert_allclose(AnomalyModel.load(old.save(tmp_path / 'new.pt')).predict(AnomalyDataset(data.test, m.transform)).scores,
+                               pred.scores, rtol=1e-6)                           # saved again: the safe format
 
 
 # Scores of iadnb before the methods moved to `iadnb.methods` (commit ca5b52e), on tiny SynthLOCO juice_bottle, seed 0,
@@ -134,8 +137,8 @@ def test_model_files_of_earlier_versions_load(tmp_path):
     m = build_method('padim', preset='paper', image_size=64, device='cpu')
     test = AnomalyDataset(toy.test, m.transform)
     p = m.fit(AnomalyDataset(toy.train, m.transform)).predict(test)
-    ck = torch.load(m.save(tmp_path / 'padim.pt'), weights_only=False); ck['class'] = 'iadnb.knn.PaDiM'
-    torch.save(ck, tmp_path / 'old.pt')
-    old = AnomalyModel.load(tmp_path / 'old.pt', device='cpu')
+    torch.save({'class': 'iadnb.knn.PaDiM', 'hparams': m.hparams, 'state': m.state()}, tmp_path / 'old.pt')
+    with pytest.warns(UserWarning, match='no backbone fingerprint'):
+        old = AnomalyModel.load(tmp_path / 'old.pt', device='cpu', trust=True)
     assert type(old).__module__ == 'iadnb.methods.padim'
     np.testing.assert_allclose(old.predict(test).scores, p.scores, rtol=1e-6)
