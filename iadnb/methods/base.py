@@ -96,6 +96,16 @@ class FeatureModel(AnomalyModel):
         "The transform data sets must use with this model (size and the backbone's normalisation)."
         return ImageTransform(self.hparams['image_size'], mean=self.backbone.mean, std=self.backbone.std)
 
+    @staticmethod
+    def check_features(f:torch.Tensor, # features of a batch of training images
+                       what:str # whose, for the message
+                      )->torch.Tensor:
+        "`f` unchanged, or a clear error if it holds NaN / inf (a memory bank or Gaussian fitted on them would fail only at predict)."
+        if not torch.isfinite(f).all():
+            raise FloatingPointError(f"{what} hold {int((~torch.isfinite(f)).sum())} NaN / inf values: the backbone's weights or "
+                                     f"the input images are broken (check the weights file and that images decode to finite values).")
+        return f
+
     def _batches(self, data, desc:str):
         "Yield (images on device, batch dict) over `data` (a data set of dicts with an 'image' tensor)."
         loader = make_loader(data, batch_size=self.hparams['batch_size'], shuffle=False)

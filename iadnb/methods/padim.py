@@ -85,7 +85,7 @@ class PaDiM(FeatureModel):
         graph = PaDiMGraph(self.backbone, self.channels, self.hparams['blur_sigma'])
         n, s1, s2, shift = 0, None, None, None
         for x, _ in self._batches(train, 'PaDiM statistics'):
-            f = graph.embed(x).double()                       # (B, C, h, w)
+            f = self.check_features(graph.embed(x), 'PaDiM training features').double()   # (B, C, h, w)
             B, Cr, h, w = f.shape; self.grid = (h, w)
             f = f.permute(2, 3, 0, 1).reshape(h * w, B, Cr)     # (P, B, C)
             if shift is None: shift = f.mean(1, keepdim=True); s1 = torch.zeros_like(shift[:, 0]); s2 = f.new_zeros(h * w, Cr, Cr)

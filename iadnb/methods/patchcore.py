@@ -125,7 +125,7 @@ class PatchCore(FeatureModel):
         graph = self._new_graph()
         feats, groups, n = [], [], 0
         for x, _ in self._batches(train, 'PatchCore features'):
-            f = graph.embed(x); self.grid = tuple(f.shape[-2:]); B = len(f)
+            f = self.check_features(graph.embed(x), 'PatchCore training features'); self.grid = tuple(f.shape[-2:]); B = len(f)
             feats.append(f.permute(0, 2, 3, 1).reshape(-1, f.shape[1]).cpu())
             groups.append(torch.arange(n, n + B).repeat_interleave(f.shape[-2] * f.shape[-1])); n += B
         feats, groups = torch.cat(feats), torch.cat(groups)

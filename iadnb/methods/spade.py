@@ -106,7 +106,7 @@ class SPADE(FeatureModel):
     def fit(self, train, val=None):
         graph, g, p = self._new_graph(), [], []
         for x, _ in self._batches(train, 'SPADE features'):
-            gf, pf = graph.embed(x); g.append(gf.cpu()); p.append(pf.half().cpu())
+            gf, pf = (self.check_features(t, 'SPADE training features') for t in graph.embed(x)); g.append(gf.cpu()); p.append(pf.half().cpu())
         self.global_feats, self.pixel_feats = torch.cat(g), torch.cat(p)
         self.fitted = True; self._after_load()
         return self
