@@ -5,6 +5,8 @@
 # %% ../nbs/01_data.ipynb #e89c9384
 from __future__ import annotations
 import csv, json, os, warnings
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -13,14 +15,15 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from .core import DataError
+from .core import DataError, progress
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'DATASETS', 'TOY_DEFECTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'is_image_file', 'list_images', 'load_image',
-           'load_mask', 'image_size', 'Sample', 'CategoryData', 'mvtec_ad', 'read_defects_config', 'mvtec_loco', 'visa',
-           'btad', 'folder', 'register_dataset', 'synthloco', 'list_categories', 'load_category', 'make_toy_dataset',
-           'resize_mask', 'ImageTransform', 'AnomalyDataset', 'make_loader', 'decode_images', 'ImageTensors',
-           'load_label_map', 'polygons_to_label_map', 'find_data']
+__all__ = ['IMAGE_EXTS', 'DATASETS', 'TOY_DEFECTS', 'MIN_IMAGE_SIDE', 'IMAGENET_MEAN', 'IMAGENET_STD', 'is_image_file',
+           'list_images', 'load_image', 'load_mask', 'image_size', 'Sample', 'CategoryData', 'mvtec_ad',
+           'read_defects_config', 'mvtec_loco', 'visa', 'btad', 'folder', 'register_dataset', 'synthloco',
+           'list_categories', 'load_category', 'make_toy_dataset', 'DataCheck', 'check_category', 'resize_mask',
+           'ImageTransform', 'AnomalyDataset', 'make_loader', 'decode_images', 'ImageTensors', 'load_label_map',
+           'polygons_to_label_map', 'find_data']
 
 # %% ../nbs/01_data.ipynb #c742c29e
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')  # compared lower-cased: .JPG, .PNG count too
@@ -504,6 +507,80 @@ def make_toy_dataset(root:str|Path, # folder to write into (the data set root)
                 _save(cat/'ground_truth'/t/name, m)
     if layout == 'mvtec_loco': (cat/'defects_config.json').write_text(json.dumps(TOY_DEFECTS, indent=1))
     return root
+
+# %% ../nbs/01_data.ipynb #c62949e8
+MIN_IMAGE_SIDE = 16   # px: below this an image holds nothing a backbone can see (a thumbnail or a mistake)
+
+@dataclass
+class DataCheck:
+    "What `check_category` found in one category: problems (fitting must not start) and warnings."
+    category: str                                   # the category checked
+    files: int = 0                                  # image and mask files opened
+    problems: list = field(default_factory=list)    # one message per problem, naming the file and the fix
+    warnings: list = field(default_factory=list)    # one message per doubt
+
+    @property
+    def ok(self)->bool: return not self.problems
+
+def _check_sample(s:Sample, pixel:bool)->tuple[list, list, tuple|None, int]:
+    "Problems, warnings, (height, width) and files opened for one sample."
+    try: w, h = _read_pil(s.path, 'image', lambda im: im.size)          # decodes fully: truncated files fail here
+    except DataError as e: return [str(e)], [], None, 1
+    probs, warns, n = [], [], 1
+    if min(h, w) < MIN_IMAGE_SIDE:
+        probs.append(f"image {s.path} is {h}x{w} px, smaller than {MIN_IMAGE_SIDE} px on a side: it would be upsampled into "
+                     f"the model without any detail; remove it or replace it with the full-size image.")
+    if pixel and s.label == 1 and s.mask_paths:
+        marked = False
+        for mp in s.mask_paths:
+            n += 1
+            try: m = load_mask(mp)
+            except DataError as e: probs.append(str(e)); continue
+            if m.shape != (h, w):
+                probs.append(f"mask {mp} is {m.shape[0]}x{m.shape[1]} (HxW) but its image {s.path} is {h}x{w}: "
+                             f"re-export the mask at the image's size.")
+            marked |= bool((m > 0).any())
+        if not marked:
+            warns.append(f"the mask of defective image {s.path} is all zero ({s.mask_paths[0]}): its pixels count as normal "
+                         f"in the pixel metrics; check the mask.")
+    return probs, warns, (h, w), n
+
+# %% ../nbs/01_data.ipynb #7bf31beb
+def _listing(paths:list, n:int=5)->str:
+    return ', '.join(str(p) for p in paths[:n]) + (f' and {len(paths) - n} more' if len(paths) > n else '')
+
+def check_category(data:CategoryData, # a loaded category
+                   splits:Sequence[str]=('train', 'validation', 'test'), # the splits a run will read
+                   pixel:bool=True, # masks are needed (pixel metrics); False checks images only
+                   workers:int|None=None # threads; None = up to 8
+                  )->DataCheck:
+    "Open every image (and, with `pixel`, every mask of a defective test image) of `splits`; report all problems at once."
+    chk, samples = DataCheck(data.category), [s for sp in splits for s in data.split(sp)]
+    with ThreadPoolExecutor(workers or min(8, (os.cpu_count() or 1) + 2)) as ex:
+        found = list(progress(ex.map(lambda s: _check_sample(s, pixel), samples), desc=f'checking {data.category}',
+                              total=len(samples)))
+    sizes = {}
+    for s, (probs, warns, hw, n) in zip(samples, found):
+        chk.problems += probs; chk.warnings += warns; chk.files += n
+        if hw: sizes.setdefault(s.split, []).append((hw, s.path))
+    if 'test' in splits and data.test:
+        if pixel and (nomask := [s.path for s in data.test if s.label == 1 and not s.mask_paths]):
+            n_bad = sum(s.label == 1 for s in data.test)
+            what = (f"none of the {n_bad} defective test images of {data.category} has a mask" if len(nomask) == n_bad else
+                    f"{len(nomask)} of {n_bad} defective test images of {data.category} have no mask ({_listing(nomask)})")
+            chk.problems.append(f"{what} (layout: {_layout(data.dataset)}): without masks their pixels count as normal and "
+                                f"the pixel metrics are wrong. Add the masks, or evaluate image scores only with pixel=False (--no-pixel).")
+        if len(classes := {s.label for s in data.test}) < 2:
+            kind = 'good' if classes == {0} else 'defective'
+            chk.problems.append(f"the test split of {data.category} ({data.root / 'test'}) holds only {kind} images: an AUROC needs "
+                                f"both good and defective test images.")
+    for split, hws in sizes.items():
+        if len(counts := Counter(hw for hw, _ in hws)) > 1:
+            (common, k), = counts.most_common(1)
+            odd = [p for hw, p in hws if hw != common]
+            chk.warnings.append(f"{split} images of {data.category} come in {len(counts)} sizes ({k} are {common[0]}x{common[1]}; "
+                                f"others: {_listing(odd, 3)}): all are resized to the model's input, which distorts the odd ones.")
+    return chk
 
 # %% ../nbs/01_data.ipynb #e7278fd7
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

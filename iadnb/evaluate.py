@@ -4,17 +4,19 @@
 
 # %% ../nbs/20_evaluate.ipynb #144df257
 from __future__ import annotations
-import json, time, resource, platform
+import json, time, resource, platform, os, traceback, warnings
 from pathlib import Path
 import pandas as pd
 import torch
-from .core import build_method, resolve_preset, get_device, seed_everything, to_jsonable, project_path
-from .data import load_category, list_categories, AnomalyDataset
+from .core import (build_method, resolve_preset, get_device, seed_everything, to_jsonable, project_path, DataError,
+                        write_text_atomic, atomic_path)
+from .data import load_category, list_categories, AnomalyDataset, check_category
 from .metrics import image_metrics, split_auroc, pixel_metrics, spro
 from .results import CategoryResult, RunResult
 
 # %% auto #0
-__all__ = ['evaluate_category', 'resolve_data_root', 'machine_info', 'evaluate', 'save_results']
+__all__ = ['RUN_FILES', 'evaluate_category', 'resolve_data_root', 'machine_info', 'prepare_out_dir', 'CategoryFailures',
+           'evaluate', 'save_results']
 
 # %% ../nbs/20_evaluate.ipynb #6e7123ca
 def _peak_rss_mb()->float:
@@ -74,7 +76,7 @@ def resolve_data_root(dataset:str, # data-set name
     if dataset == 'synthloco':
         from iadnb.synthloco import ensure_synthloco
         return ensure_synthloco(preset=synthloco_preset)
-    raise ValueError(f"dataset={dataset!r} needs data_root= (the folder holding its categories).")
+    raise DataError(f"dataset={dataset!r} needs data_root= (--data-root): the folder holding its categories.")
 
 def machine_info(device:str='cpu')->dict:
     "What the numbers were measured on."
@@ -83,6 +85,45 @@ def machine_info(device:str='cpu')->dict:
     if device.startswith('cuda'): info['gpu'] = torch.cuda.get_device_name(0)
     return info
 
+RUN_FILES = ('results.json', 'results.csv', 'scores_*.csv', 'errors.log', 'roc_hist.png', 'maps.png', 'parts_*.png', 'banks_*.png')
+
+def prepare_out_dir(out_dir:str|Path, # folder (relative = from the project root)
+                    overwrite:bool=False # remove a previous run's files instead of refusing
+                   )->Path:
+    "Create `out_dir`, check it is writable, and make sure no other run's files are left in it."
+    out = project_path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / '.write_test', ''); (out / '.write_test').unlink()
+    except OSError as e:
+        raise DataError(f"cannot write to out_dir {out} ({e.strerror or e}): choose a folder you can write to (--out-dir), "
+                        f"or out_dir=None to write nothing.") from None
+    old = sorted({p for pat in RUN_FILES for p in out.glob(pat)})
+    if old and not overwrite:
+        raise DataError(f"out_dir {out} holds a previous run ({', '.join(p.name for p in old[:4])}{', ...' if len(old) > 4 else ''}): "
+                        f"pass overwrite=True (--overwrite) to replace it, or choose another folder; runs are never mixed.")
+    for p in old: p.unlink()
+    return out
+
+class CategoryFailures(RuntimeError):
+    "Some categories of a run failed; `.result` holds the others (already written to `out_dir`)."
+    def __init__(self, msg:str, result:RunResult): super().__init__(msg); self.result = result
+
+def _check_inputs(dataset, root, categories, pixel)->dict:
+    "Load and check every category; all problems in one `DataError`, warnings shown; returns category -> `CategoryData`."
+    datas, problems = {}, []
+    for cat in categories:
+        try: datas[cat] = load_category(dataset, root, cat)
+        except DataError as e: problems.append(str(e)); continue
+        chk = check_category(datas[cat], pixel=pixel)
+        problems += chk.problems
+        for w in chk.warnings: warnings.warn(w, stacklevel=3)
+    if problems:
+        raise DataError(f"{len(problems)} problem{'s' * (len(problems) > 1)} in the input; nothing was fitted:\n"
+                        + '\n'.join(f'  - {p}' for p in problems))
+    return datas
+
+# %% ../nbs/20_evaluate.ipynb #cf1d17a2
 def evaluate(method:str='patchcore', # a method name: 'patchcore', 'padim', 'spade', 'psad', ... (see `iadnb.core.available_methods`)
              *,
              dataset:str='synthloco', # 'synthloco', 'mvtec_ad', 'mvtec_loco', 'visa', 'btad' or 'folder'
@@ -94,42 +135,57 @@ def evaluate(method:str='patchcore', # a method name: 'patchcore', 'padim', 'spa
              seed:int=0, # seed of every random choice
              preset:str='auto', # 'paper' (the paper's settings), 'fast' (small, for CPUs) or 'auto' (paper on a GPU, else the method's CPU preset)
              out_dir:str|Path|None='runs/eval', # where results.json / results.csv go (relative = from the project root); None writes nothing
+             overwrite:bool=False, # replace a previous run's files in out_dir (otherwise such a folder is refused)
              hparams:dict|None=None, # extra method hyper-parameters, on top of the preset
-             pixel:bool=True, # compute pixel metrics
+             pixel:bool=True, # compute pixel metrics (needs a mask for every defective test image); False = image scores only
             )->RunResult:
     "Evaluate one method on the categories of one data set; write and return the results."
-    root = resolve_data_root(dataset, data_root)
-    if isinstance(categories, str): categories = [c.strip() for c in categories.split(',') if c.strip()]
-    categories = categories or list_categories(dataset, root)
-    if not categories: raise ValueError(f"No categories found under {root} for dataset={dataset!r}.")
     dev = str(get_device(device))
     preset = resolve_preset(method, preset, dev)
     chosen = {k: v for k, v in dict(backbone=backbone, image_size=image_size).items() if v is not None}
-    results = {}
-    for cat in categories:
-        seed_everything(seed)
-        data = load_category(dataset, root, cat)
-        model = build_method(method, preset=preset, device=dev, seed=seed, **chosen, **(hparams or {}))
-        r = results[cat] = evaluate_category(model, data, pixel=pixel)
-        print(f"{method} {dataset}/{cat}: image AUROC {100 * r.metrics['image_auroc']:.1f}"
-              + (f", pixel AUROC {100 * r.metrics['pixel_auroc']:.1f}" if 'pixel_auroc' in r.metrics else '')
-              + f"  (fit {r.timings['fit_s']:.0f} s, predict {r.timings['predict_img_s']:.1f} img/s)", flush=True)
-    hp = model.hparams
+    hp = build_method(method, preset=preset, device=dev, seed=seed, **chosen, **(hparams or {})).hparams  # bad options fail here
+    root = resolve_data_root(dataset, data_root)
+    if isinstance(categories, str): categories = [c.strip() for c in categories.split(',') if c.strip()]
+    categories = categories or list_categories(dataset, root)
+    if not categories: raise DataError(f"No categories found under {root} for dataset={dataset!r}.")
+    out = None if out_dir is None else prepare_out_dir(out_dir, overwrite)
+    datas = _check_inputs(dataset, root, categories, pixel)
+    if not pixel: print(f"pixel=False: image metrics only (no masks read)", flush=True)
     config = dict(method=method, dataset=dataset, data_root=str(root), categories=categories, preset=preset,
-                  backbone=hp.get('backbone'), image_size=hp.get('image_size'), device=dev, seed=seed,
+                  backbone=hp.get('backbone'), image_size=hp.get('image_size'), device=dev, seed=seed, pixel=pixel,
                   hparams=to_jsonable(hp), machine=machine_info(dev))
-    res = RunResult(config, results)
-    if out_dir is not None: res.out_dir = save_results(res, out_dir)
+    res = RunResult(config, {}, out)
+    for cat, data in datas.items():
+        seed_everything(seed)
+        try:
+            model = build_method(method, preset=preset, device=dev, seed=seed, **chosen, **(hparams or {}))
+            r = res.categories[cat] = evaluate_category(model, data, pixel=pixel)
+        except Exception as e:                       # one category's failure must not lose the others
+            res.failures[cat] = f'{type(e).__name__}: {e}'
+            print(f"{method} {dataset}/{cat}: FAILED ({res.failures[cat][:300]})", flush=True)
+            if out is not None:
+                with open(out / 'errors.log', 'a') as f: f.write(f'--- {cat}\n{traceback.format_exc()}\n')
+        else:
+            print(f"{method} {dataset}/{cat}: image AUROC {100 * r.metrics['image_auroc']:.1f}"
+                  + (f", pixel AUROC {100 * r.metrics['pixel_auroc']:.1f}" if 'pixel_auroc' in r.metrics else '')
+                  + f"  (fit {r.timings['fit_s']:.0f} s, predict {r.timings['predict_img_s']:.1f} img/s)", flush=True)
+        if out is not None: save_results(res, out)    # after every category: an interrupted run keeps what finished
+    if res.failures:
+        raise CategoryFailures(f"{len(res.failures)} of {len(categories)} categories failed ({', '.join(res.failures)}): "
+                               + '; '.join(f'{c}: {m[:200]}' for c, m in res.failures.items())
+                               + (f". The other results are in {out} (tracebacks in errors.log)." if out else '.'), res)
     return res
 
-def save_results(res:RunResult, # a finished run
+def save_results(res:RunResult, # a run (finished or not)
                  out_dir:str|Path # folder (relative = from the project root)
                 )->Path:
-    "Write results.json, results.csv and per-category score files; returns the folder."
+    "Write results.json, results.csv and per-category score files, each atomically; returns the folder."
     out = project_path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    res.table.to_csv(out / 'results.csv', index=False)
-    (out / 'results.json').write_text(json.dumps(to_jsonable({'config': res.config, 'results': res.table.to_dict('records')}), indent=1))
+    status = 'partial' if res.failures or len(res) < len(res.config.get('categories', [])) else 'complete'
     for r in res:
-        pd.DataFrame({'path': r.paths, 'defect_type': r.defect_types, 'label': r.labels, 'score': r.scores}
-                    ).to_csv(out / f'scores_{r.category}.csv', index=False)
+        with atomic_path(out / f'scores_{r.category}.csv') as tmp:
+            pd.DataFrame({'path': r.paths, 'defect_type': r.defect_types, 'label': r.labels, 'score': r.scores}).to_csv(tmp, index=False)
+    with atomic_path(out / 'results.csv') as tmp: res.table.to_csv(tmp, index=False)
+    write_text_atomic(out / 'results.json', json.dumps(to_jsonable({'status': status, 'config': res.config, 'failures': res.failures,
+                                                                    'results': res.table.to_dict('records')}), indent=1))
     return out

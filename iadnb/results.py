@@ -78,6 +78,7 @@ class RunResult:
     config: dict                                   # method, data set, preset, backbone, image size, device, seed, hparams, machine
     categories: dict = field(default_factory=dict) # category name -> `CategoryResult`, in run order
     out_dir: Path|None = None                      # where results.json / results.csv / scores_*.csv were written
+    failures: dict = field(default_factory=dict)   # category -> 'ErrorType: message' of the categories that failed
 
     @property
     def table(self)->pd.DataFrame:
