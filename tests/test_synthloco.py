@@ -82,3 +82,100 @@ def test_ensure_is_cached(tmp_path):
     ensure_synthloco(tmp_path, **{**kw, 'size': 128})
     from PIL import Image
     assert Image.open(f).size == (128, 128)
+
+# --- complete or absent: an interrupted run never leaves a partial category that a later run takes as finished ---
+import os, subprocess, sys, warnings
+import iadnb.synthloco.writer as writer
+
+SMALL = dict(preset='tiny', size=64, n_jobs=1, **FEW)   # 10 images per category
+
+def interrupt_at(monkeypatch, n):
+    "Make the renderer raise KeyboardInterrupt at its `n`-th call, as Ctrl-C half-way through a run would."
+    real, calls = writer.render, [0]
+    def render(*a, **k):
+        calls[0] += 1
+        if calls[0] == n: raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(writer, 'render', render)
+
+def cli(out, *flags):
+    return synthloco_cli(['--out', str(out), '--preset', 'tiny', '--size', '64', '--categories', 'pushpins', '--jobs', '1',
+                          *[f'--{k.replace("_", "-")}={v}' for k, v in FEW.items()], *flags])
+
+def test_forced_cli_run_interrupted_then_plain_rerun(tmp_path, monkeypatch, capsys):
+    # the finding: `iadnb synthloco --force` interrupted, then a plain rerun said 'ready' over a partial category
+    ref = generate(tmp_path / 'ref', 'pushpins', progress=False, **SMALL)
+    out = tmp_path / 'sl'
+    assert cli(out) == 0
+    old = tree_hash(out / 'pushpins')
+    with monkeypatch.context() as m:
+        interrupt_at(m, 4)
+        with pytest.raises((KeyboardInterrupt, SystemExit)) as e: cli(out, '--force')
+    assert e.type is KeyboardInterrupt or e.value.code == 130   # the CLI may report Ctrl-C as exit status 130
+    assert sorted(p.name for p in out.iterdir()) == ['pushpins']   # no manifest, no temporary folder
+    assert tree_hash(out / 'pushpins') == old                      # the old folder is untouched until the new one is whole
+    capsys.readouterr()
+    assert cli(out) == 0                                           # plain rerun: regenerates, since nothing vouches for it
+    said = capsys.readouterr().out
+    assert 'SynthLOCO pushpins: 10 images (64 px)' in said and 'SynthLOCO ready' in said
+    assert json.loads((out / 'manifest.json').read_text())['categories'] == ['pushpins']
+    assert tree_hash(out / 'pushpins') == tree_hash(ref / 'pushpins')
+    assert cli(out) == 0 and 'SynthLOCO pushpins:' not in capsys.readouterr().out   # now cached
+
+def test_interrupted_run_keeps_finished_categories(tmp_path, monkeypatch):
+    ref = generate(tmp_path / 'ref', ['splicing_connectors', 'juice_bottle'], progress=False, **SMALL)
+    root = tmp_path / 'sl'; kw = dict(categories=['splicing_connectors', 'juice_bottle'], progress=False, **SMALL)
+    with monkeypatch.context() as m:
+        interrupt_at(m, 15)   # the 5th image of the second category
+        with pytest.raises(KeyboardInterrupt): ensure_synthloco(root, **kw)
+    assert sorted(p.name for p in root.iterdir()) == ['manifest.json', 'splicing_connectors']
+    assert json.loads((root / 'manifest.json').read_text())['categories'] == ['splicing_connectors']
+    f = root / 'splicing_connectors' / 'train' / 'good' / '000.png'; stamp = f.stat().st_mtime_ns
+    ensure_synthloco(root, **kw)
+    assert f.stat().st_mtime_ns == stamp                           # the finished category is kept
+    assert json.loads((root / 'manifest.json').read_text())['categories'] == ['juice_bottle', 'splicing_connectors']
+    assert tree_hash(root / 'juice_bottle') == tree_hash(ref / 'juice_bottle')
+
+def test_generate_interrupted_leaves_old_folder(tmp_path, monkeypatch):
+    root = generate(tmp_path, 'pushpins', progress=False, **SMALL); old = tree_hash(root / 'pushpins')
+    with monkeypatch.context() as m:
+        interrupt_at(m, 3)
+        with pytest.raises(KeyboardInterrupt): generate(tmp_path, 'pushpins', seed=1, progress=False, **SMALL)
+    assert sorted(p.name for p in root.iterdir()) == ['pushpins'] and tree_hash(root / 'pushpins') == old
+
+def test_partial_category_in_manifest_is_regenerated(tmp_path):
+    # a manifest written before complete-or-absent (no file counts) listing a category whose run was cut short
+    kw = dict(categories='pushpins', progress=False, **SMALL)
+    ref = generate(tmp_path / 'ref', 'pushpins', progress=False, **SMALL)
+    root = ensure_synthloco(tmp_path / 'sl', **kw)
+    m = json.loads((root / 'manifest.json').read_text()); m.pop('files', None)
+    (root / 'manifest.json').write_text(json.dumps(m))
+    for f in (root / 'pushpins').rglob('*'):                       # the last image lost its meta file (written last)
+        if 'structural_anomalies' in f.parts and '001' in f.name and f.is_file() and f.suffix == '.json': f.unlink()
+    with pytest.warns(UserWarning, match=r"SynthLOCO pushpins .* incomplete \(meta/test/structural_anomalies holds 1 \.json files, expected 2\): regenerating it"):
+        ensure_synthloco(root, **kw)
+    assert tree_hash(root / 'pushpins') == tree_hash(ref / 'pushpins')
+    assert json.loads((root / 'manifest.json').read_text())['files'] == {'pushpins': sum(1 for p in (root / 'pushpins').rglob('*') if p.is_file())}
+    (root / 'pushpins' / 'ground_truth' / 'logical_anomalies' / '000' / '000.png').unlink()   # a file the counts per folder miss
+    with pytest.warns(UserWarning, match=r"pushpins .* incomplete \(it holds \d+ files, \d+ when written\)"):
+        ensure_synthloco(root, **kw)
+    assert tree_hash(root / 'pushpins') == tree_hash(ref / 'pushpins')
+
+def test_leftover_temporaries_are_removed(tmp_path):
+    kw = dict(categories='pushpins', progress=False, **SMALL)
+    root = ensure_synthloco(tmp_path, **kw)
+    dead = root / '.pushpins.999999999.deadbeef.tmp'; (dead / 'train').mkdir(parents=True)     # a killed run's folder
+    (root / '.manifest.json.999999999.0badf00d.tmp').write_text('{')
+    live = root / f'.juice_bottle.{os.getpid()}.12345678.tmp'; live.mkdir()                   # one still being written
+    with pytest.warns(UserWarning, match=r"removed \.manifest\.json\.999999999\.0badf00d\.tmp, \.pushpins\.999999999\.deadbeef\.tmp"):
+        ensure_synthloco(root, **kw)
+    assert sorted(p.name for p in root.iterdir()) == sorted([live.name, 'manifest.json', 'pushpins'])
+
+def test_workers_do_not_import_torch(tmp_path):
+    # generator workers import only the writer and run `_job`: no torch (slow to import, and memory in every worker)
+    code = ("import sys; import iadnb.synthloco.writer as w; "
+            f"w._job(({str(tmp_path)!r}, 'pushpins', 'test', 'logical_anomalies', 0, 1, 0, 64)); "
+            "assert 'torch' not in sys.modules, 'torch imported'; print('ok')")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr
+    assert (tmp_path / 'meta' / 'test' / 'logical_anomalies' / '000.json').is_file()

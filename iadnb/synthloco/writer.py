@@ -4,7 +4,7 @@
 
 # %% ../../nbs/02h_synthloco_writer.ipynb #46e9bcf1
 from __future__ import annotations
-import json, os, shutil, sys, time
+import json, os, shutil, sys, time, warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Sequence
@@ -127,15 +127,16 @@ def _jsonable(x):
     return x
 
 def _write_json(path:Path, obj):
+    "Write `obj` as JSON (sorted keys). Plain, not atomic: it writes only new files inside a category's temporary folder."
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_jsonable(obj), indent=1, sort_keys=True) + '\n')
 
 def _stem(i:int, n:int)->str: return f"{i:0{max(3, len(str(max(n - 1, 0))))}d}"
 
 def _job(args)->float:
-    "Render and write image `index` of (split, type_) with its part map, meta and masks; returns seconds."
-    out, category, split, type_, index, n, seed, size = args
-    t0 = time.perf_counter(); cat = Path(out) / category; stem = _stem(index, n)
+    "Render and write image `index` of (split, type_) into the category folder `d`, with its part map, meta and masks; returns seconds."
+    d, category, split, type_, index, n, seed, size = args
+    t0 = time.perf_counter(); cat = Path(d); stem = _stem(index, n)
     r = render(category, split, type_, index, seed, size)
     _png(cat / split / type_ / f'{stem}.png', r['img'])
     _png(cat / 'parts' / split / type_ / f'{stem}.png', r['lab'])
@@ -147,7 +148,7 @@ def _job(args)->float:
             f = f'ground_truth/{type_}/{stem}/{k:03d}.png'
             _png(cat / f, m.astype(np.uint8) * np.uint8(pv)); files.append(dict(file=f, defect_name=name, pixel_value=pv, area=int(m.sum())))
         meta['anomaly']['masks'] = files
-    _write_json(cat / 'meta' / split / type_ / f'{stem}.json', meta)
+    _write_json(cat / 'meta' / split / type_ / f'{stem}.json', meta)   # last: an image with its meta file is complete
     return time.perf_counter() - t0
 
 def _resolve_counts(preset:str, **overrides)->dict:
@@ -171,13 +172,79 @@ def _check_categories(categories)->list[str]:
     for c in categories: _check_category(c)
     return list(categories)
 
+def _check_ours(d:Path):
+    "Refuse to replace a folder SynthLOCO did not write (every category folder it writes holds `parts_classes.json`)."
+    if d.exists() and not (d / 'parts_classes.json').is_file():
+        raise _data_error(f"{d} exists but was not written by SynthLOCO (no parts_classes.json): refusing to overwrite it; "
+                          f"pass another output folder or remove it yourself.")
+
 def _clear_category(d:Path):
     "Remove an old SynthLOCO category folder; refuse to touch a folder SynthLOCO did not write."
-    if not d.exists(): return
-    if not (d / 'parts_classes.json').is_file():
-        raise _data_error(f"{d} exists but was not written by SynthLOCO (no parts_classes.json): refusing to overwrite it; "
-                        f"pass another output folder or remove it yourself.")
-    shutil.rmtree(d)
+    _check_ours(d)
+    if d.exists(): shutil.rmtree(d)
+
+def _pid_alive(pid:int)->bool:
+    if pid == os.getpid(): return True
+    if os.name != 'posix': return False    # no cheap check: treat the writer as gone
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: pass                   # exists, but another user's
+    return True
+
+def _remove_leftovers(root:Path)->list[str]:
+    "Remove the temporary categories and manifests (`.NAME.PID.XXXXXXXX.tmp`, see `atomic_path`) whose writing process is gone."
+    gone = []
+    for p in sorted(Path(root).glob('.*.tmp')):
+        name, _, pid = p.name[1:-len('.tmp')].rpartition('.')[0].rpartition('.')
+        if name not in (*CATEGORIES, 'manifest.json') or (pid.isdigit() and _pid_alive(int(pid))): continue
+        if p.is_dir(): shutil.rmtree(p, ignore_errors=True)
+        else: p.unlink(missing_ok=True)
+        gone.append(p.name)
+    if gone: warnings.warn(f"SynthLOCO: removed {', '.join(gone)} from {root}, left by an interrupted run.", stacklevel=3)
+    return gone
+
+def _write_category(d:Path, category:str, counts:dict, seed:int, size:int, pool, progress:bool)->int:
+    "Write one whole category into the (temporary) folder `d`; returns the number of images."
+    d.mkdir(parents=True)
+    _write_json(d / 'parts_classes.json', {str(k): v for k, v in parts_classes(category).items()})
+    (d / 'defects_config.json').write_text(json.dumps(defects_config(category, size), indent=1) + '\n')
+    for split, type_ in SPLITS: (d / split / type_).mkdir(parents=True, exist_ok=True)
+    jobs = [(str(d), category, s, t, i, counts[_COUNT_KEY[(s, t)]], seed, size)
+            for (s, t) in SPLITS for i in range(counts[_COUNT_KEY[(s, t)]])]
+    if pool is None:
+        for j in _progress_bar(jobs, category, progress): _job(j)
+        return len(jobs)
+    import iadnb.synthloco.writer as mod
+    try:
+        for _ in _progress_bar(pool.map(mod._job, jobs, chunksize=4), category, progress, len(jobs)): pass
+    except BaseException:   # let running workers finish and drop queued ones, so nothing writes into `d` once it is removed
+        pool.shutdown(wait=True, cancel_futures=True); raise
+    return len(jobs)
+
+def _generate(out:Path, cats:list, size:int, seed:int, counts:dict, n_jobs:int, progress:bool, done=None)->dict:
+    "Write each category of `cats` beside its place, then rename it into place; calls `done(category)` after each. Returns timings."
+    from iadnb.core import atomic_path   # lazily: iadnb.core loads torch, which generator workers never need
+    out.mkdir(parents=True, exist_ok=True)
+    for category in cats: _check_ours(out / category)   # before any work
+    _remove_leftovers(out)
+    timings, pool = {}, None
+    if n_jobs and n_jobs > 1:
+        # workers start from a clean interpreter (forkserver: no forking of a process that holds threads) and
+        # run the importable module's `_job`, so this also works from a notebook that defines its own copy
+        import multiprocessing, iadnb.synthloco.writer as mod
+        pool = ProcessPoolExecutor(int(n_jobs), mp_context=multiprocessing.get_context('forkserver'),
+                                   initializer=mod._worker_init)
+    try:
+        for category in cats:
+            d = out / category; t0 = time.perf_counter()
+            with atomic_path(d) as tmp:   # complete or absent: renamed into place only once every file is written
+                n = _write_category(tmp, category, counts, seed, size, pool, progress)
+            timings[category] = time.perf_counter() - t0
+            if progress: print(f"SynthLOCO {category}: {n} images ({size} px) in {timings[category]:.1f} s -> {d}")
+            if done is not None: done(category)
+    finally:
+        if pool is not None: pool.shutdown()
+    return timings
 
 def generate(out:str|Path='data/synthloco', # output folder; one sub-folder per category
              categories:Sequence[str]|str|None=None, # None = all of `CATEGORIES`
@@ -189,35 +256,11 @@ def generate(out:str|Path='data/synthloco', # output folder; one sub-folder per 
              n_jobs:int=1, # worker processes (results do not depend on it)
              progress:bool=True # show a progress bar and print timings
             )->Path:
-    "Generate SynthLOCO in MVTec LOCO's layout (plus part maps and metadata) under `out`; returns `out`."
+    "Generate SynthLOCO in MVTec LOCO's layout (plus part maps and metadata) under `out`; returns `out`. Each category is complete or absent."
     size = _check_size(size); cats = _check_categories(categories)
     counts = _resolve_counts(preset, n_train=n_train, n_validation=n_validation, n_good=n_good, n_logical=n_logical, n_structural=n_structural)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    timings, pool = {}, None
-    if n_jobs and n_jobs > 1:
-        # workers start from a clean interpreter (forkserver: no forking of a process that holds threads) and
-        # run the importable module's `_job`, so this also works from a notebook that defines its own copy
-        import multiprocessing, iadnb.synthloco.writer as mod
-        pool = ProcessPoolExecutor(int(n_jobs), mp_context=multiprocessing.get_context('forkserver'),
-                                   initializer=mod._worker_init)
-    try:
-        for category in cats:
-            d = out / category; _clear_category(d); d.mkdir(parents=True)
-            _write_json(d / 'parts_classes.json', {str(k): v for k, v in parts_classes(category).items()})
-            (d / 'defects_config.json').write_text(json.dumps(defects_config(category, size), indent=1) + '\n')
-            for split, type_ in SPLITS: (d / split / type_).mkdir(parents=True, exist_ok=True)
-            jobs = [(str(out), category, s, t, i, counts[_COUNT_KEY[(s, t)]], seed, size)
-                    for (s, t) in SPLITS for i in range(counts[_COUNT_KEY[(s, t)]])]
-            t0 = time.perf_counter()
-            if pool is not None:
-                for _ in _progress_bar(pool.map(mod._job, jobs, chunksize=4), category, progress, len(jobs)): pass
-            else:
-                for j in _progress_bar(jobs, category, progress): _job(j)
-            timings[category] = time.perf_counter() - t0
-            if progress: print(f"SynthLOCO {category}: {len(jobs)} images ({size} px) in {timings[category]:.1f} s -> {d}")
-    finally:
-        if pool is not None: pool.shutdown()
-    generate.last_timings = timings
+    out = Path(out)
+    generate.last_timings = _generate(out, cats, size, seed, counts, n_jobs, progress)
     return out
 
 def _worker_init():
@@ -238,6 +281,39 @@ def default_root()->Path:
 def _config(size, seed, counts)->dict:
     return dict(generator_version=GENERATOR_VERSION, size=int(size), seed=int(seed), counts=dict(counts))
 
+def _n_files(d:Path)->int:
+    "Number of files under `d`, at any depth."
+    return sum(len(fs) for _, _, fs in os.walk(d))
+
+def _incomplete(d:Path, # a category folder
+                counts:dict, # the image counts it must hold (n_train, ...)
+                n_files:int|None=None # the number of files it held when written (from the manifest), if known
+               )->str|None:
+    "Why `d` is not a complete SynthLOCO category with these counts; None if it is. Counts files, reads none."
+    if not d.is_dir(): return 'its folder is missing'
+    for f in ('parts_classes.json', 'defects_config.json'):
+        if not (d / f).is_file(): return f'{f} is missing'
+    for (split, type_), key in _COUNT_KEY.items():
+        for sub, ext in (('.', 'png'), ('parts', 'png'), ('meta', 'json')):   # an image's meta file is written last
+            f = d / sub / split / type_
+            k = sum(1 for _ in f.glob(f'*.{ext}')) if f.is_dir() else 0
+            if k != counts[key]: return f"{f.relative_to(d)} holds {k} .{ext} files, expected {counts[key]}"
+    if n_files is not None and (k := _n_files(d)) != n_files: return f"it holds {k} files, {n_files} when written"
+    return None
+
+def _read_manifest(mf:Path)->dict|None:
+    try: m = json.loads(mf.read_text())
+    except (OSError, ValueError): return None
+    return m if isinstance(m, dict) else None
+
+def _write_manifest(mf:Path, cfg:dict, files:dict):
+    "Atomically write the manifest listing the complete categories `files` (category -> file count); remove it if none."
+    from iadnb.core import write_text_atomic   # lazily: iadnb.core loads torch, which generator workers never need
+    if not files: mf.unlink(missing_ok=True); return
+    m = dict(config=cfg, categories=sorted(files), files={c: files[c] for c in sorted(files)},
+             note='written by iadnb.synthloco.ensure_synthloco, after the categories it lists were complete')
+    write_text_atomic(mf, json.dumps(m, indent=1, sort_keys=True) + '\n')
+
 def ensure_synthloco(root:str|Path|None=None, # data-set folder; None = `default_root()` (`..._tiny` for the tiny preset)
                      size:int=256, # image side in pixels
                      seed:int=0, # data-set seed
@@ -248,28 +324,36 @@ def ensure_synthloco(root:str|Path|None=None, # data-set folder; None = `default
                      progress:bool=True, # progress bars and timings
                      **counts # n_train, n_validation, n_good, n_logical, n_structural overrides
                     )->Path:
-    "Return a SynthLOCO folder for this configuration, generating (only) what is missing or stale."
+    "Return a SynthLOCO folder for this configuration, generating (only) what is missing, stale or incomplete."
     if root is None:   # each preset gets its own default folder, so switching presets never regenerates the other
         root = default_root()
         if preset != 'default': root = root.with_name(f'{root.name}_{preset}')
     else: root = Path(root)
     size = _check_size(size); cats = _check_categories(categories)
-    cfg = _config(size, seed, _resolve_counts(preset, **counts))
+    counts = _resolve_counts(preset, **counts); cfg = _config(size, seed, counts)
     mf = root / 'manifest.json'
-    old = None
-    if mf.is_file():
-        try: old = json.loads(mf.read_text())
-        except ValueError: old = None
-    have = set(old.get('categories', [])) if old and old.get('config') == cfg and not force else set()
-    have = {c for c in have if (root / c / 'defects_config.json').is_file()}
+    old = _read_manifest(mf)
+    if force: mf.unlink(missing_ok=True)   # first: an interrupted forced run leaves no manifest vouching for old folders
+    if root.is_dir(): _remove_leftovers(root)
+    same = old is not None and old.get('config') == cfg and not force
+    have = {}   # category -> file count: listed for this configuration and complete on disk
+    for c in (old.get('categories', []) if same else []):
+        if c not in CATEGORIES: continue
+        why = _incomplete(root / c, counts, (old.get('files') or {}).get(c))
+        if why is None: have[c] = _n_files(root / c)
+        else: warnings.warn(f"SynthLOCO {c} in {root} is incomplete ({why}): "
+                            + ('regenerating it.' if c in cats else 'dropped from the manifest.'), stacklevel=2)
     todo = [c for c in cats if c not in have]
+    if same and sorted(have) != sorted(old.get('categories', [])) or not same and old is not None:
+        _write_manifest(mf, cfg, have)   # from here on, the manifest lists only complete categories of this configuration
     if not todo: return root
-    if n_jobs is None: n_jobs = min(4, os.cpu_count() or 1)
-    if old and (old.get('config') != cfg or force):   # stale: drop every category of the old configuration
+    if old is not None and not same:   # stale or forced: drop the old configuration's other categories
         for c in old.get('categories', []):
-            if c in CATEGORIES: _clear_category(root / c)
-    generate(root, todo, size, seed, 'default', n_jobs=n_jobs, progress=progress, **cfg['counts'])
-    _write_json(mf, dict(config=cfg, categories=sorted(have | set(todo)), note='written by iadnb.synthloco.ensure_synthloco'))
+            if c in CATEGORIES and c not in todo: _clear_category(root / c)
+    if n_jobs is None: n_jobs = min(4, os.cpu_count() or 1)
+    def done(c):   # the manifest is rewritten after each category, listing it only once it is in place
+        have[c] = _n_files(root / c); _write_manifest(mf, cfg, have)
+    _generate(root, todo, size, seed, counts, n_jobs, progress, done)
     return root
 
 # %% ../../nbs/02h_synthloco_writer.ipynb #8772af13
