@@ -167,7 +167,7 @@ def encode_state(x:Any, # fitted state: tensors, arrays, plain data, `STATE_CLAS
     "`x` as what `torch.load(weights_only=True)` reads back: tensors, numbers, strings, lists, tuples, dicts."
     if isinstance(x, torch.Tensor): return x.detach().cpu()
     if isinstance(x, np.ndarray):
-        if x.dtype.kind in 'biufc': return {'__ndarray__': torch.from_numpy(np.ascontiguousarray(x))}
+        if x.dtype.kind in 'biufc': return {'__ndarray__': torch.from_numpy(x.copy(order='C'))}   # (ascontiguousarray makes 0-d arrays 1-d)
         if x.dtype.kind in 'US': return {'__ndarray_list__': x.tolist(), 'dtype': x.dtype.str}
     if isinstance(x, np.generic): return x.item()
     if isinstance(x, _PLAIN): return x
@@ -245,16 +245,18 @@ def save(self:AnomalyModel, path:str|Path # file to write
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #e2f2a86b
+def _first_line(e:Exception, n:int=200)->str: return (str(e).splitlines() or [''])[0][:n] or type(e).__name__
+
 def _read_model_file(path:Path, trust:bool)->dict:
     if not path.is_file(): raise ModelFileError(f"model file {path} does not exist: check the path (models are written by `.save(path)`).")
     try: return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
         if not trust:
-            raise ModelFileError(f"refused to load {path}: it holds pickled Python objects ({str(e).splitlines()[0][:160]}), which could "
+            raise ModelFileError(f"refused to load {path}: it holds pickled Python objects ({_first_line(e, 160)}), which could "
                                  f"run code. iadnb's model files hold data only. If the file is yours, saved by an earlier iadnb, "
                                  f"load it once with AnomalyModel.load(path, trust=True) and save it again.") from None
     except Exception as e:
-        raise ModelFileError(f"cannot read model file {path} ({type(e).__name__}: {str(e).splitlines()[0][:200]}): it is truncated, "
+        raise ModelFileError(f"cannot read model file {path} ({type(e).__name__}: {_first_line(e)}): it is truncated, "
                              f"corrupt or not an iadnb model file; save the model again.") from None
     return torch.load(path, map_location='cpu', weights_only=False)   # trust=True: an earlier version's pickle
 
