@@ -42,16 +42,16 @@ def _names(x)->list|None:
     if x is None or (isinstance(x, str) and not x.strip()): return None
     return [s.strip() for s in x.split(',') if s.strip()] if isinstance(x, str) else list(x)
 
-def bench(methods:str|Sequence='patchcore,padim,spade', # methods to time (comma-separated or a list)
-          dataset:str='mvtec_ad', # data set of the categories
-          data_root:str|Path|None=None, # folder of the data set; None = `find_data('mvtec_ad_256')` if present, else SynthLOCO
-          categories:str|Sequence|None='grid,transistor', # categories to time (comma-separated or a list); None = all
-          device:str='auto', # 'cpu', 'cuda' or 'auto'
-          preset:str='paper', # method preset: 'paper' or 'fast'
-          backbone:str|None=None, # feature extractor; None = the method's preset
-          image_size:int|None=None, # input size; None = the method's preset
+def bench(methods:str|Sequence='patchcore,padim,spade', # methods to time, comma-separated (or a list)
+          dataset:str='mvtec_ad', # data set of the categories (SynthLOCO when `data_root` falls back to it)
+          data_root:str|Path|None=None, # folder of the data set; None = `find_data('mvtec_ad_256')` ($IADNB_DATA, or shared/data beside the checkout) if present, else the embedded SynthLOCO with all its categories
+          categories:str|Sequence|None='grid,transistor', # categories to time, comma-separated (or a list); None = every category found
+          device:str='auto', # 'auto' (the GPU if there is one), 'cpu', 'cuda' or 'cuda:N'
+          preset:str='paper', # preset of every method: 'paper', 'fast' or 'auto' ('paper' on a GPU, else the method's CPU preset)
+          backbone:str|None=None, # feature extractor (see `iadnb.backbones`); None = the method's preset
+          image_size:int|None=None, # input size in pixels; None = the method's preset
           seed:int=0, # seed of every random choice
-          hparams:dict|None=None, # extra hyper-parameters for every method
+          hparams:dict|None=None, # extra hyper-parameters for every method, on top of the preset
          )->pd.DataFrame:
     "Run each (method, category) in a fresh process and collect speed, memory and accuracy."
     methods, categories = _names(methods), _names(categories)

@@ -4,52 +4,133 @@
 
 # %% ../nbs/90_cli.ipynb #fa600d66
 from __future__ import annotations
-import argparse, inspect, json, sys, types, typing
+import argparse, contextlib, inspect, json, os, re, sys, textwrap, types, typing
+from collections import abc
 from fastcore.docments import docments
 
 # %% auto #0
-__all__ = ['command_args', 'eval_extras', 'run_eval', 'synthloco_command', 'bench_extras', 'run_bench', 'parser', 'main']
+__all__ = ['ENV_VARS', 'DEBUG_HELP', 'RUNNERS', 'Listed', 'command_args', 'eval_extras', 'preflight', 'run_eval',
+           'synthloco_command', 'run_synthloco', 'bench_extras', 'run_bench', 'describe_error', 'epilog', 'parser',
+           'main']
 
 # %% ../nbs/90_cli.ipynb #702ccf88
+class Listed(list):
+    "Choices `command_args` lists in a flag's help without enforcing them: an open set the function checks itself."
+
+def _union(anno)->tuple: return typing.get_args(anno) if isinstance(anno, types.UnionType) or typing.get_origin(anno) is typing.Union else (anno,)
+
 def _flag_type(anno):
-    "The argparse type of an annotation: the first of int / float / dict (JSON) / str in it."
-    args = typing.get_args(anno) if isinstance(anno, types.UnionType) or typing.get_origin(anno) is typing.Union else (anno,)
+    "The argparse type of an annotation: the first of bool / int / float / dict (JSON) / str in it."
+    args = _union(anno)
     for t in (bool, int, float, dict):
         if t in args: return _json if t is dict else t
     return str
 
-def _json(s:str)->dict|None: return json.loads(s) if s.strip() else None   # '' = none, as before
+def _is_list(anno)->bool:
+    "Whether an annotation takes a list (the CLI then takes comma-separated names)."
+    return any(a in (list, tuple, typing.Sequence, abc.Sequence) or typing.get_origin(a) in (list, tuple, abc.Sequence) for a in _union(anno))
+
+def _json(s:str)->dict|None:
+    "A JSON object from the command line; '' = none."
+    if not s.strip(): return None
+    try: d = json.loads(s)
+    except json.JSONDecodeError as e: raise argparse.ArgumentTypeError(f"not valid JSON ({e}): {s!r}") from None
+    if not isinstance(d, dict): raise argparse.ArgumentTypeError(f"expected a JSON object such as '{{\"k\": 3}}', got {s!r}")
+    return d
+
+def _blank_is_none(t):
+    "`t`, with '' for None (how a shell passes None)."
+    def conv(s:str): return None if not s.strip() else t(s)
+    conv.__name__ = t.__name__                    # argparse names it in "invalid int value"
+    return conv
+
+def _each_of(names:list, t=str):
+    "Comma-separated names, each one of `names` (returned as typed: the function splits them)."
+    def conv(s:str):
+        if bad := [x for x in (i.strip() for i in s.split(',')) if x and x not in names]:
+            raise argparse.ArgumentTypeError(f"unknown {', '.join(map(repr, bad))}; choose from {', '.join(names)}")
+        return t(s)
+    conv.__name__ = 'list'
+    return conv
+
+_NONE_MEANS = re.compile(r'[;,]?\s*\bNone\s*[=:]\s*(?P<what>.+)$')
+
+def _help(doc:str|None, default, t, optional:bool, choices=None, note:str|None=None)->str:
+    "A flag's help: the docment in a shell user's words, then its choices and default."
+    doc, tail = (doc or '').strip(), []
+    if note: doc = f"{doc}; {note}" if doc else note
+    if choices is not None: tail.append(f"choices: {', '.join(map(str, choices))}")
+    if t is _json: tail.append('a JSON object')
+    if t is bool: tail.append(f"default: {'on' if default is True else 'off'}")
+    elif default is None or default is inspect.Parameter.empty:
+        if m := _NONE_MEANS.search(doc): doc, what = doc[:m.start()].rstrip(), m['what'].strip()
+        else: what = None if '(default' in doc else 'none'
+        if what: tail.append(f"default: {what}")
+    else:
+        if optional: doc = re.sub(r'\bNone\b', "''", doc)
+        tail.append(f"default: {default}")
+    return ' '.join(filter(None, [doc, tail and f"({'; '.join(tail)})"])).replace('%', '%%')   # argparse %-formats help
 
 def command_args(parser:argparse.ArgumentParser, # the (sub)command's parser
                  func, # a function whose parameters (with docments) become flags
                  skip:tuple=(), # parameters not offered
-                 choices:dict|None=None # parameter -> allowed values
+                 choices:dict|None=None, # parameter -> allowed values (enforced), or a `Listed` (only shown)
+                 notes:dict|None=None, # parameter -> a remark for shell users, added to the docment
                 )->argparse.ArgumentParser:
-    "Add one flag per parameter of `func`, typed, with its docment and default as help."
+    "Add one flag per parameter of `func`: typed, with its docment, choices and default as help."
+    choices, notes = choices or {}, notes or {}
     for name, p in docments(func, full=True, returns=False, eval_str=True).items():
         if name in skip or p.default is inspect.Parameter.empty and name in ('self', 'kwargs'): continue
-        flags, help = dict.fromkeys([f"--{name.replace('_', '-')}", f'--{name}']), (p.docment or '')
-        t = _flag_type(p.anno)
+        flags = list(dict.fromkeys([f"--{name.replace('_', '-')}", f'--{name}']))
+        t, opts, optional = _flag_type(p.anno), choices.get(name), type(None) in _union(p.anno)
+        help = _help(p.docment, p.default, t, optional, opts, notes.get(name))
         if t is bool and p.default is True:
-            parser.add_argument(f"--no-{name.replace('_', '-')}", dest=name, action='store_false', help=f"do not: {help}")
-        elif t is bool:
-            parser.add_argument(*flags, dest=name, action='store_true', help=help)
-        else:
-            d = None if p.default is inspect.Parameter.empty else p.default
-            parser.add_argument(*flags, dest=name, type=t, default=d, choices=(choices or {}).get(name),
-                                help=f"{help} (default: {d})" if d is not None else help)
+            parser.add_argument(f"--no-{name.replace('_', '-')}", dest=name, action='store_false', help=f"turn off: {help}")
+            continue
+        if t is bool:
+            parser.add_argument(*flags, dest=name, action='store_true', help=help); continue
+        enforce, listy = opts is not None and not isinstance(opts, Listed), _is_list(p.anno)
+        conv = _each_of(list(opts), t) if enforce and listy else t
+        if optional and t is not _json: conv = _blank_is_none(conv)
+        parser.add_argument(*flags, dest=name, type=conv, default=None if p.default is inspect.Parameter.empty else p.default,
+                            choices=opts if enforce and not listy else None, metavar=name.upper() if opts is not None else None,
+                            help=help)
     return parser
+
 
 # %% ../nbs/90_cli.ipynb #fd581e15
 def eval_extras(plots:bool=False, # also save ROC / histogram / map figures to --out-dir
                ): ...
+
+def preflight(methods:list, # method names
+              preset:str|None='auto', # the preset of all of them ('auto' is resolved per device)
+              device:str='auto', # torch device: 'auto', 'cpu', 'cuda', 'cuda:N'
+              hparams:dict|None=None, # extra hyper-parameters of all of them
+              dataset:str|None=None, # the data set, checked when `data_root` is given
+              data_root:str|None=None, # its folder; None = not checked here (SynthLOCO or `find_data`, later)
+              categories:str|list|None=None, # comma-separated or a list; None = every category found
+             ):
+    "Check a bench run (whose runs are child processes) before anything is generated, loaded or fitted."
+    from iadnb.core import ConfigError, get_device, method_class, check_hparams
+    try: get_device(device)
+    except RuntimeError as e: raise ConfigError(str(e)) from e
+    for m in methods:
+        cls = method_class(m)                            # KeyError naming the available methods
+        presets = getattr(cls, 'presets', {})
+        if preset not in (None, 'auto') and preset not in presets:
+            raise ConfigError(f"{m} has no preset {preset!r}; its presets: {', '.join(sorted(presets))}")
+        if hparams: check_hparams(cls, hparams)
+    if data_root is not None and dataset is not None:
+        from iadnb.data import list_categories, load_category
+        names = [c.strip() for c in categories.split(',') if c.strip()] if isinstance(categories, str) else categories
+        for c in names or list_categories(dataset, data_root): load_category(dataset, data_root, c)   # DataError naming the path
 
 def run_eval(a:argparse.Namespace)->int:
     "`iadnb eval`: evaluate, print the paper-shaped table, optionally save figures."
     from iadnb.evaluate import evaluate
     from iadnb.report import results_table, plot_results
     kw = {k: getattr(a, k) for k in inspect.signature(evaluate).parameters}
-    kw['out_dir'] = kw['out_dir'] or None          # --out-dir '' writes nothing
+    kw['out_dir'] = kw['out_dir'] or None          # --out-dir '' writes nothing; evaluate checks every input before fitting
     res = evaluate(kw.pop('method'), **kw)
     print(results_table(res).to_string(index=False))
     if a.plots:                                   # files only: close the figures (a notebook calling main() shows nothing extra)
@@ -58,17 +139,17 @@ def run_eval(a:argparse.Namespace)->int:
     if res.out_dir: print(f"results written to {res.out_dir}")
     return 0
 
-def synthloco_command(out:str|None=None, # output folder (default: <project>/data/synthloco, or $IADNB_SYNTHLOCO)
-                      size:int=256, # image side in pixels (64-2048)
+def synthloco_command(out:str|None=None, # output folder; None = $IADNB_SYNTHLOCO if set, else <project>/data/synthloco (+ '_tiny' for the tiny preset)
+                      size:int=256, # image side in pixels, 64-2048
                       seed:int=0, # data-set seed: same seed, same bytes
-                      preset:str='default', # split sizes: 'default' (200/40/60/60/60 images per category) or 'tiny'
-                      categories:str|None=None, # comma-separated subset of the five categories (default: all)
-                      n_train:int|None=None, # override the preset's train/good count
-                      n_validation:int|None=None, # override the preset's validation/good count
-                      n_good:int|None=None, # override the preset's test/good count
-                      n_logical:int|None=None, # override the preset's test/logical_anomalies count
-                      n_structural:int|None=None, # override the preset's test/structural_anomalies count
-                      jobs:int|None=None, # worker processes (default: up to 4, one per core; output does not depend on it)
+                      preset:str='default', # split sizes: 'default' (200/40/60/60/60 images per category) or 'tiny' (12/4/6/6/6)
+                      categories:str|list|None=None, # comma-separated subset of the five categories; None = all five
+                      n_train:int|None=None, # train/good images per category; None = the preset's
+                      n_validation:int|None=None, # validation/good images per category; None = the preset's
+                      n_good:int|None=None, # test/good images per category; None = the preset's
+                      n_logical:int|None=None, # test/logical_anomalies images per category; None = the preset's
+                      n_structural:int|None=None, # test/structural_anomalies images per category; None = the preset's
+                      jobs:int|None=None, # worker processes (the output does not depend on it); None = up to 4, one per core
                       force:bool=False, # regenerate even if the cached set matches
                       quiet:bool=False, # no progress bars
                      )->int:
@@ -81,6 +162,10 @@ def synthloco_command(out:str|None=None, # output folder (default: <project>/dat
     print(f"SynthLOCO ready at {root} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
+def run_synthloco(a:argparse.Namespace)->int:
+    "`iadnb synthloco`: `synthloco_command` with the parsed flags."
+    return synthloco_command(**{k: getattr(a, k) for k in inspect.signature(synthloco_command).parameters})
+
 def bench_extras(out:str='runs/bench.csv', # where the raw rows are written
                  one:str|None=None, # internal: run one JSON configuration in this process
                 ): ...
@@ -88,41 +173,113 @@ def bench_extras(out:str='runs/bench.csv', # where the raw rows are written
 def run_bench(a:argparse.Namespace)->int:
     "`iadnb bench`: time every (method, category) in its own process; print the table beside anomalib."
     from iadnb.bench import bench, run_one, compare_anomalib
-    from iadnb.core import project_path
+    from iadnb.core import project_path, atomic_path
     if a.one:
         print(json.dumps(run_one(json.loads(a.one)))); return 0
+    preflight([m.strip() for m in a.methods.split(',') if m.strip()], a.preset, a.device, a.hparams, a.dataset, a.data_root, a.categories)
     df = bench(**{k: getattr(a, k) for k in inspect.signature(bench).parameters})
-    out = project_path(a.out); out.parent.mkdir(parents=True, exist_ok=True); df.to_csv(out, index=False)
+    with atomic_path(out := project_path(a.out)) as tmp: df.to_csv(tmp, index=False)
     print(compare_anomalib(df).to_string(index=False))
     print(f"raw rows written to {out}")
     return 0
 
+# %% ../nbs/90_cli.ipynb #faa97653
+def _env_debug()->bool: return os.environ.get('IADNB_DEBUG', '').strip().lower() in ('1', 'true', 'yes', 'on')
+
+def _message(e:BaseException)->str:
+    "The exception's message on one line (a KeyError without its quotes)."
+    msg = e.args[0] if isinstance(e, KeyError) and len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
+    return ' '.join(l.strip() for l in msg.splitlines() if l.strip()) or type(e).__name__
+
+def describe_error(e:BaseException # what a command raised
+                  )->tuple[int, str]:
+    "The exit status and the one line (after `iadnb <command>: `) that report `e` to a shell user."
+    from iadnb.core import DataError, WeightsNotFoundError, ConfigError
+    if isinstance(e, KeyboardInterrupt): return 130, 'interrupted'
+    if isinstance(e, KeyError): bad = ' ' in _message(e)             # a sentence (unknown method); a bare key is a bug
+    else: bad = isinstance(e, (DataError, WeightsNotFoundError, ConfigError, ValueError, TypeError, FileNotFoundError))  # JSONDecodeError: a ValueError
+    if bad: return 2, f"error: {_message(e)}"
+    return 1, f"error: {type(e).__name__}: {_message(e)} (rerun with --debug for the traceback)"
+
+
 # %% ../nbs/90_cli.ipynb #61c3e455
+ENV_VARS = {  # variable -> what it does: the epilog of every --help
+    'IADNB_WEIGHTS': f"folders searched for backbone weights (<name>.pth, .pt, .safetensors, .bin), separated by {os.pathsep!r}",
+    'IADNB_ONLINE': "1 = allow downloading weights from the timm / torchvision / open_clip hubs (default: offline)",
+    'IADNB_DATA': "folder of data sets kept outside the checkout, found by name (iadnb.data.find_data: $IADNB_DATA/<name>, "
+                  "or the folder itself); `bench` without --data-root uses mvtec_ad_256 there (default: shared/data beside the checkout)",
+    'IADNB_SYNTHLOCO': "where the embedded SynthLOCO is generated and cached (default: <project>/data/synthloco)",
+    'IADNB_PROGRESS': "progress reports: 0 or off = none, bar = live bars, lines = one line per stage (default: auto, bars on a terminal)",
+    'IADNB_DEBUG': "1 = on an error, the full traceback (as --debug)",
+}
+DEBUG_HELP = "on an error, show the full traceback instead of one line (also IADNB_DEBUG=1)"
+
+def epilog(width:int|None=None # wrap the lines at this width; None = argparse's (the terminal's, at most 100)
+          )->str:
+    "The end of every `--help`: the environment variables and the error policy."
+    import shutil
+    width = width or max(60, min(100, shutil.get_terminal_size().columns - 2))
+    w = max(map(len, ENV_VARS)) + 4
+    env = [textwrap.fill(v, width, initial_indent=f"  {k:<{w - 2}}", subsequent_indent=' ' * w) for k, v in ENV_VARS.items()]
+    return '\n'.join(['environment variables:', *env, '', textwrap.fill(
+        'errors: one line on stderr; exit status 2 = bad input, 1 = any other error, 130 = interrupted. '
+        '--debug (or IADNB_DEBUG=1) shows the full traceback.', width, subsequent_indent='  ')])
+
+class _Parser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose usage errors are one line, like every other error of `main`."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 def parser()->argparse.ArgumentParser:
     "The `iadnb` parser: one sub-command per job, each generated from the docments of what it calls (`.commands` holds them)."
+    from iadnb.core import available_methods, METHODS
+    from iadnb.data import DATASETS
     from iadnb.evaluate import evaluate
     from iadnb.bench import bench
-    p = argparse.ArgumentParser(prog='iadnb', description='iadnb: industrial image anomaly detection, notebook-first.')
-    sub = p.add_subparsers(dest='cmd', required=True, metavar='{eval,synthloco,bench}')
-    e = sub.add_parser('eval', help='fit and evaluate a method on a data set (same as nbs/eval.ipynb)', description=evaluate.__doc__)
-    command_args(command_args(e, evaluate), eval_extras)
-    s = sub.add_parser('synthloco', help='generate the SynthLOCO data set', description=synthloco_command.__doc__)
-    command_args(s, synthloco_command, choices={'preset': ['default', 'tiny']})
-    b = sub.add_parser('bench', help='fit / predict speed and peak memory of the methods', description=bench.__doc__)
-    command_args(command_args(b, bench), bench_extras)
+    from iadnb.synthloco.writer import CATEGORIES, PRESETS
+    methods, datasets = available_methods(), sorted(DATASETS)
+    presets = Listed(['auto', *sorted({'paper', 'fast'} | {k for c in METHODS.values() for k in getattr(c, 'presets', {})})])
+    kw = dict(formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog())
+    p = _Parser(prog='iadnb', description='iadnb: industrial image anomaly detection, notebook-first.', **kw)
+    p.add_argument('--debug', action='store_true', help=DEBUG_HELP)
+    sub = p.add_subparsers(dest='cmd', required=True, metavar='{eval,synthloco,bench}', help="the command; `iadnb COMMAND --help` shows its flags")
+    e = sub.add_parser('eval', help='fit and evaluate a method on a data set (same as nbs/eval.ipynb)', description=evaluate.__doc__, **kw)
+    command_args(e, evaluate, choices={'method': methods, 'dataset': datasets, 'preset': presets}, notes={'device': "also 'cuda:N' for GPU N"})
+    command_args(e, eval_extras)
+    s = sub.add_parser('synthloco', help='generate the SynthLOCO data set', description=synthloco_command.__doc__, **kw)
+    command_args(s, synthloco_command, choices={'preset': list(PRESETS), 'categories': list(CATEGORIES)})
+    b = sub.add_parser('bench', help='fit / predict speed and peak memory of the methods', description=bench.__doc__, **kw)
+    command_args(b, bench, choices={'methods': methods, 'dataset': datasets, 'preset': presets})
+    command_args(b, bench_extras)
     for act in b._actions:
         if act.dest == 'one': act.help = argparse.SUPPRESS
+    for c in (e, s, b): c.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help=DEBUG_HELP)  # after the command too
     p.commands = {'eval': e, 'synthloco': s, 'bench': b}
     return p
 
+@contextlib.contextmanager
+def _debug_env(debug:bool):
+    "IADNB_DEBUG=1 while a --debug command runs, so that the processes it starts (bench's runs) show tracebacks too."
+    if not debug or _env_debug(): yield; return
+    os.environ['IADNB_DEBUG'] = '1'
+    try: yield
+    finally: os.environ.pop('IADNB_DEBUG', None)
+
+RUNNERS = {'eval': run_eval, 'synthloco': run_synthloco, 'bench': run_bench}
+
 def main(argv:list|None=None # arguments (default: sys.argv[1:])
         )->int:
-    "Entry point of the `iadnb` console script."
+    "Entry point of the `iadnb` console script: 0 on success; an error is one line on stderr and `SystemExit` 2 (bad input), 1 or 130."
     p = parser()
     a = p.parse_args(sys.argv[1:] if argv is None else argv)
-    if a.cmd == 'synthloco':
-        try: return synthloco_command(**{k: getattr(a, k) for k in inspect.signature(synthloco_command).parameters})
-        except ValueError as e: p.commands['synthloco'].error(str(e))    # bad size / category: usage and exit 2
-    return run_bench(a) if a.cmd == 'bench' else run_eval(a)
+    debug = a.debug or _env_debug()
+    try:
+        with _debug_env(debug): return RUNNERS[a.cmd](a)
+    except (Exception, KeyboardInterrupt) as e:
+        if debug: raise
+        code, line = describe_error(e)
+    sys.stdout.flush()
+    print(f"{p.commands[a.cmd].prog}: {line}", file=sys.stderr, flush=True)
+    raise SystemExit(code)
 
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())   # `python -m iadnb.cli`; never inside a notebook
+

@@ -391,7 +391,7 @@ def build_method(name:str, # a method name, see `available_methods`
     presets = getattr(cls, 'presets', {})
     preset = resolve_preset(name, preset, hparams.get('device') or 'auto')
     if preset is not None and preset not in presets:
-        raise KeyError(f"{name} has no preset {preset!r}; available: {sorted(presets)}")
+        raise ConfigError(f"{name} has no preset {preset!r}; its presets: {', '.join(sorted(presets))}")
     return cls(**{**presets.get(preset, {}), **hparams})
 
 # %% ../nbs/00_core.ipynb #bbc466c4

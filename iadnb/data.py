@@ -558,7 +558,7 @@ def check_category(data:CategoryData, # a loaded category
     chk, samples = DataCheck(data.category), [s for sp in splits for s in data.split(sp)]
     with ThreadPoolExecutor(workers or min(8, (os.cpu_count() or 1) + 2)) as ex:
         found = list(progress(ex.map(lambda s: _check_sample(s, pixel), samples), desc=f'checking {data.category}',
-                              total=len(samples)))
+                              total=len(samples), disable=len(samples) < 200 or None))   # a report only where it takes a while
     sizes = {}
     for s, (probs, warns, hw, n) in zip(samples, found):
         chk.problems += probs; chk.warnings += warns; chk.files += n

@@ -28,20 +28,108 @@ def test_eval_writes_results(toy, tmp_path, capsys):
     assert (out / 'scores_toy.csv').exists()
 
 
-def test_eval_missing_root_is_a_clear_error(tmp_path):
-    with pytest.raises(DataError, match='nope'):
-        main(['eval', '--dataset', 'mvtec_ad', '--data-root', str(tmp_path / 'nope'), '--device', 'cpu'])
+def _fails(argv, capsys):
+    "Run `iadnb ARGV` in-process where it must fail: (exit status, stderr lines)."
+    with pytest.raises(SystemExit) as e: main(argv)
+    return e.value.code, capsys.readouterr().err.strip().splitlines()
 
 
-def test_eval_unknown_method(toy):
-    with pytest.raises(KeyError, match='Unknown method'):
-        main(['eval', '--method', 'nosuch', '--dataset', 'folder', '--data-root', str(toy), '--device', 'cpu', '--out-dir', ''])
+def test_eval_missing_root_is_one_line_and_status_2(tmp_path, capsys):
+    nope = tmp_path / 'nope'
+    rc, err = _fails(['eval', '--dataset', 'mvtec_ad', '--data-root', str(nope), '--device', 'cpu'], capsys)
+    assert rc == 2 and len(err) == 1, err
+    assert err[0].startswith('iadnb eval: error: ') and str(nope) in err[0] and 'Traceback' not in err[0]
+
+
+def test_unknown_method_names_the_available_ones(toy, capsys):
+    rc, err = _fails(['eval', '--method', 'nosuch', '--dataset', 'folder', '--data-root', str(toy), '--device', 'cpu', '--out-dir', ''], capsys)
+    assert rc == 2 and len(err) == 1 and 'nosuch' in err[0] and all(m in err[0] for m in ('patchcore', 'padim', 'spade', 'psad')), err
+    rc, err = _fails(['bench', '--methods', 'padim,nosuch'], capsys)
+    assert rc == 2 and len(err) == 1 and "'nosuch'" in err[0] and 'patchcore' in err[0], err
+
+
+def test_bad_hparams_json_is_status_2(toy, capsys):
+    rc, err = _fails(['eval', '--method', 'padim', '--dataset', 'folder', '--data-root', str(toy), '--hparams', '{d_reduced: 40}'], capsys)
+    assert rc == 2 and len(err) == 1 and 'JSON' in err[0] and '--hparams' in err[0], err
+
+
+def test_bad_config_fails_before_any_data_or_fit(toy, capsys, monkeypatch):
+    "An unknown preset, hyper-parameter or category is caught before anything is fitted (`evaluate` checks its input first)."
+    import iadnb.evaluate as ev
+    monkeypatch.setattr(ev, 'evaluate_category', lambda *a, **k: pytest.fail('fitted despite a bad configuration'))
+    base = ['eval', '--method', 'padim', '--dataset', 'folder', '--data-root', str(toy), '--device', 'cpu', '--out-dir', '']
+    rc, err = _fails(base + ['--preset', 'nope'], capsys)
+    assert rc == 2 and len(err) == 1 and "'nope'" in err[0] and 'fast' in err[0], err
+    rc, err = _fails(base + ['--hparams', '{"dreduced": 40}'], capsys)
+    assert rc == 2 and len(err) == 1 and 'dreduced' in err[0] and 'd_reduced' in err[0], err
+    rc, err = _fails(base + ['--categories', 'toy,nosuch'], capsys)
+    assert rc == 2 and len(err) == 1 and 'nosuch' in err[0], err
+
+
+def test_debug_shows_the_traceback(tmp_path, monkeypatch):
+    "--debug before or after the command, or IADNB_DEBUG=1: the exception itself, traceback and all."
+    bad = ['--dataset', 'mvtec_ad', '--data-root', str(tmp_path / 'nope'), '--device', 'cpu']
+    with pytest.raises(DataError, match='nope'): main(['--debug', 'eval', *bad])
+    with pytest.raises(DataError, match='nope'): main(['eval', *bad, '--debug'])
+    monkeypatch.setenv('IADNB_DEBUG', '1')
+    with pytest.raises(DataError, match='nope'): main(['eval', *bad])
+
+
+def test_other_errors_and_interrupts(monkeypatch, capsys):
+    "A bug or an out-of-memory: status 1 and the exception's name; Ctrl-C: 'interrupted', status 130."
+    import iadnb.cli as cli
+    def oom(a): raise RuntimeError('CUDA out of memory.\nTried to allocate 2.00 GiB')
+    monkeypatch.setitem(cli.RUNNERS, 'eval', oom)
+    rc, err = _fails(['eval'], capsys)
+    assert rc == 1 and err == ['iadnb eval: error: RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB '
+                               '(rerun with --debug for the traceback)'], err
+    def bug(a): return {}['d_reduced']
+    monkeypatch.setitem(cli.RUNNERS, 'eval', bug)
+    rc, err = _fails(['eval'], capsys)
+    assert rc == 1 and err[0].startswith('iadnb eval: error: KeyError: d_reduced'), err
+    def ctrl_c(a): raise KeyboardInterrupt
+    monkeypatch.setitem(cli.RUNNERS, 'synthloco', ctrl_c)
+    assert _fails(['synthloco'], capsys) == (130, ['iadnb synthloco: interrupted'])
+    monkeypatch.setitem(cli.RUNNERS, 'eval', oom)
+    with pytest.raises(RuntimeError, match='out of memory'): main(['eval', '--debug'])
+    with pytest.raises(KeyboardInterrupt): main(['--debug', 'synthloco'])
+
+
+@pytest.mark.parametrize('cmd', ['eval', 'synthloco', 'bench'])
+def test_help_is_complete(cmd):
+    "Every flag has help text with its default; closed sets list their choices; the environment variables are listed."
+    from iadnb.cli import parser, ENV_VARS
+    p = parser().commands[cmd]
+    for act in p._actions:
+        if '-h' in act.option_strings or act.help == '==SUPPRESS==': continue
+        assert act.help and act.help.strip(), (cmd, act.option_strings)
+        if act.dest != 'debug': assert '(default: ' in act.help or '; default: ' in act.help, (cmd, act.option_strings, act.help)
+    text = p.format_help()
+    for v in ('IADNB_WEIGHTS', 'IADNB_DATA', 'IADNB_PROGRESS', 'IADNB_SYNTHLOCO', 'IADNB_ONLINE', 'IADNB_DEBUG'):
+        assert v in ENV_VARS and v in text, (cmd, v)
+    assert '--debug' in text and 'exit status 2' in ' '.join(text.split())
+    helps = {a.dest: ' '.join(a.help.split()) for a in p._actions if a.help}
+    if cmd in ('eval', 'bench'):
+        m = 'method' if cmd == 'eval' else 'methods'
+        assert 'choices: padim, patchcore, psad, spade' in helps[m] and 'choices: btad, folder, mvtec_ad' in helps['dataset']
+        assert 'choices: auto, fast, paper' in helps['preset'] and "'cuda:N'" in helps['device']
+        assert "default: the method's preset" in helps['backbone']
+    else:
+        assert 'choices: default, tiny' in helps['preset'] and 'screw_bag' in helps['categories']
 
 
 def test_console_script_help():
     exe = Path(sys.executable).with_name('iadnb')
     out = subprocess.run([str(exe), '--help'], capture_output=True, text=True)
-    assert out.returncode == 0 and 'eval' in out.stdout and 'synthloco' in out.stdout
+    assert out.returncode == 0 and 'eval' in out.stdout and 'synthloco' in out.stdout and 'IADNB_WEIGHTS' in out.stdout
+
+
+def test_console_script_bad_input(tmp_path):
+    "The real process: exit status 2 and one line on stderr, no traceback."
+    exe = Path(sys.executable).with_name('iadnb')
+    r = subprocess.run([str(exe), 'eval', '--dataset', 'mvtec_ad', '--data-root', str(tmp_path / 'nope'), '--device', 'cpu'],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr and str(tmp_path / 'nope') in r.stderr, r.stderr
 
 
 def test_readme_python_usage_needs_no_extra_import(toy):
