@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np
 import pandas as pd
+from .core import atomic_path
 from .data import load_image, load_label_map, load_mask
 from .annotations import dataset_part_map, colorize_parts, outline
 from .fusion import fuse_scores
@@ -115,7 +116,8 @@ def plot_results(res:RunResult, # output of `evaluate`
             for a in ax[i]: a.axis('off')
         fig2.tight_layout(); figs.append(fig2)
     if out_dir is not None:
-        for name, f in zip(['roc_hist.png', 'maps.png'], figs): f.savefig(Path(out_dir) / name, dpi=80)
+        for name, f in zip(['roc_hist.png', 'maps.png'], figs):
+            with atomic_path(Path(out_dir) / name) as tmp: f.savefig(tmp, dpi=80, format='png')
     return figs
 
 # %% ../nbs/21_report.ipynb #c27361a6
