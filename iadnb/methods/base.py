@@ -112,7 +112,7 @@ class FeatureModel(AnomalyModel):
         for batch in progress(loader, desc=desc):
             yield batch['image'].to(self.device, non_blocking=True), batch
 
-    @torch.no_grad()
+    @torch.inference_mode()     # no autograd bookkeeping at all (a few % faster than no_grad)
     def predict(self, data # a data set of dicts with an 'image' tensor (e.g. `AnomalyDataset` with `self.transform`)
                )->Prediction:
         "Scores and maps of every image of `data`: the inference graph on each batch."
