@@ -4,14 +4,14 @@
 
 # %% ../nbs/91_bench.ipynb #ab6ab48e
 from __future__ import annotations
-import json, subprocess, sys, os
+import json, subprocess, sys, os, time, contextlib
 from pathlib import Path
 from typing import Sequence
 import pandas as pd
 from .results import published
 
 # %% auto #0
-__all__ = ['anomalib_rows', 'run_one', 'bench', 'compare_anomalib']
+__all__ = ['anomalib_rows', 'run_one', 'bench', 'compare_anomalib', 'profile_predict']
 
 # %% ../nbs/91_bench.ipynb #57730edb
 def anomalib_rows()->pd.DataFrame:
@@ -32,6 +32,9 @@ def run_one(cfg:dict # method, dataset, data_root, category, device, preset, see
     chosen = {k: cfg[k] for k in ('backbone', 'image_size') if cfg.get(k) is not None}
     model = build_method(cfg['method'], preset=cfg['preset'], device=cfg['device'], seed=cfg['seed'], **chosen, **cfg.get('hparams', {}))
     row = evaluate_category(model, data).row()
+    if cfg.get('profile'):                     # predict once more, with timers around its stages
+        from iadnb.data import AnomalyDataset
+        row['profile'] = profile_predict(model, AnomalyDataset(data.test, model.transform, defects=data.defects)).to_dict('records')
     row.update(device=str(model.device), backbone=model.hparams.get('backbone'), image_size=model.hparams.get('image_size'))
     if row['device'].startswith('cuda'):
         import torch; row['gpu'] = torch.cuda.get_device_name(0)
@@ -52,6 +55,7 @@ def bench(methods:str|Sequence='patchcore,padim,spade', # methods to time, comma
           image_size:int|None=None, # input size in pixels; None = the method's preset
           seed:int=0, # seed of every random choice
           hparams:dict|None=None, # extra hyper-parameters for every method, on top of the preset
+          profile:bool=False, # also print where each method's predict spends its time (`profile_predict`)
          )->pd.DataFrame:
     "Run each (method, category) in a fresh process and collect speed, memory and accuracy."
     methods, categories = _names(methods), _names(categories)
@@ -70,13 +74,15 @@ def bench(methods:str|Sequence='patchcore,padim,spade', # methods to time, comma
     for m in methods:
         for c in categories:
             cfg = dict(method=m, dataset=dataset, data_root=str(data_root), category=c, device=device, preset=preset,
-                       backbone=backbone, image_size=image_size, seed=seed, hparams=hparams or {})
+                       backbone=backbone, image_size=image_size, seed=seed, hparams=hparams or {}, profile=profile)
             out = subprocess.run([sys.executable, '-m', 'iadnb.cli', 'bench', '--one', json.dumps(cfg)], capture_output=True,
                                  text=True, env={**os.environ, 'IADNB_PROGRESS': '0'})
             if out.returncode != 0: raise RuntimeError(f"bench run {cfg} failed:\n{out.stderr[-3000:]}")
             row = json.loads(out.stdout.strip().splitlines()[-1]); row['preset'] = preset
+            prof = row.pop('profile', None)
             rows.append(row)
             print(f"{m:9s} {c:12s} fit {row['fit_s']:7.1f} s  predict {row['predict_img_s']:6.1f} img/s  peak {row['peak_rss_mb']:6.0f} MB", flush=True)
+            if prof: print(pd.DataFrame(prof).to_string(index=False), flush=True)
     return pd.DataFrame(rows)
 
 def compare_anomalib(df:pd.DataFrame # rows of `bench`
@@ -95,6 +101,58 @@ def compare_anomalib(df:pd.DataFrame # rows of `bench`
                         'peak RSS MB': m['peak_rss_mb'].round(0), 'anomalib peak RSS MB': m['peak_rss_mb_anomalib']})
     if 'peak_gpu_mb' in m: out['peak GPU MB'] = m['peak_gpu_mb'].round(0)
     return out
+
+# %% ../nbs/91_bench.ipynb #30e90711
+class _Clock:
+    "Accumulates wall time per stage (synchronising CUDA so that GPU work is counted where it runs)."
+    def __init__(self, device):
+        import torch
+        self.t, self.cuda = {}, torch.device(device).type == 'cuda'
+    def now(self)->float:
+        if self.cuda: import torch; torch.cuda.synchronize()
+        return time.perf_counter()
+    def add(self, stage:str, seconds:float): self.t[stage] = self.t.get(stage, 0.) + seconds
+    @contextlib.contextmanager
+    def __call__(self, stage:str):
+        t0 = self.now()
+        try: yield
+        finally: self.add(stage, self.now() - t0)
+    def wrap(self, stage:str, f):
+        def timed(*a, **k):
+            with self(stage): return f(*a, **k)
+        return timed
+
+def profile_predict(model, # a fitted `FeatureModel` (PatchCore, PaDiM, SPADE, ...)
+                    data, # the data set to predict (an `AnomalyDataset` with `model.transform`)
+                   )->pd.DataFrame:
+    "Seconds, ms per image and share of each stage of `model.predict(data)`, and of the metrics on its result."
+    import torch
+    from unittest import mock
+    from iadnb.memory import NearestNeighbors
+    from iadnb.data import make_loader
+    from iadnb.evaluate import _metrics
+    clock, n = _Clock(model.device), len(data)
+    with clock('read + resize images'):
+        for _ in make_loader(data, batch_size=model.hparams['batch_size'], shuffle=False): pass
+    fe, graph_mod = model.graph.backbone, sys.modules[type(model.graph).__module__]
+    hooks = [fe.register_forward_pre_hook(lambda *a: setattr(clock, 'b0', clock.now())),
+             fe.register_forward_hook(lambda *a: clock.add('backbone', clock.now() - clock.b0))]
+    patches = [mock.patch.object(NearestNeighbors, 'search', clock.wrap('nearest-neighbour search', NearestNeighbors.search))]
+    patches += [mock.patch.object(graph_mod, f, clock.wrap('upsample + blur', getattr(graph_mod, f)))
+                for f in ('upsample', 'gaussian_blur') if hasattr(graph_mod, f)]
+    try:
+        with contextlib.ExitStack() as st:
+            for p in patches: st.enter_context(p)
+            with clock('predict'): pred = model.predict(data)
+    finally:
+        for h in hooks: h.remove()
+    with clock('metrics'): _metrics(data, pred, data.defects, True)
+    t = clock.t
+    inner = sum(t.get(k, 0.) for k in ('backbone', 'nearest-neighbour search', 'upsample + blur'))
+    t['other graph work'] = max(t.pop('predict') - t['read + resize images'] - inner, 0.)   # the loader runs again inside predict
+    df = pd.DataFrame({'stage': list(t), 'seconds': list(t.values())})
+    df['ms/image'] = 1000 * df.seconds / n; df['share %'] = 100 * df.seconds / df.seconds.sum()
+    return df.round(2)
 
 # %% ../nbs/91_bench.ipynb #5d63f650
 #| eval: false

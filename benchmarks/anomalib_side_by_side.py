@@ -1,0 +1,90 @@
+"""iadnb beside anomalib 2.7 in one run: same machine, data, backbone and weights, resolution, layers and bank size.
+
+    python benchmarks/anomalib_side_by_side.py                 # needs .venv-anomalib (or --anomalib-python)
+    python benchmarks/anomalib_side_by_side.py --install       # first creates .venv-anomalib with anomalib 2.7.0
+
+Each (method, category) runs in a fresh process per library, one after the other, on the shared MVTec AD subset
+(`iadnb.data.find_data('mvtec_ad_256')`). PatchCore: EfficientNet-Lite0 stages `blocks.2` + `blocks.4` (152-dim
+patches on a 32 x 32 grid at 256 px), 10 % coreset, 9 neighbours. anomalib's own greedy coreset takes about 40
+minutes per category on 2 cores, so by default its bank is drawn at random at the same size (`--anomalib-coreset
+random`): its prediction is timed like for like, and its fit time then excludes the coreset (the fit ratio printed
+is then a lower bound of ours over its whole fit; `--anomalib-coreset greedy` runs it in full). PaDiM: the same two
+stages, all 152 channels (anomalib's two-stage configuration). Prints the table and writes a csv.
+"""
+import argparse, json, os, subprocess, sys, tempfile
+from pathlib import Path
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+LAYERS = ['blocks.2', 'blocks.4']
+
+
+def _run(cmd: list) -> dict:
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'IADNB_PROGRESS': '0'})
+    if out.returncode != 0: raise RuntimeError(f"{' '.join(cmd[:3])} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def install(venv: Path) -> Path:
+    "Create `venv` with anomalib 2.7.0 beside the torch build iadnb uses."
+    subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True)
+    pip = [str(venv / 'bin' / 'python'), '-m', 'pip', 'install', '-q']
+    subprocess.run(pip + ['torch==2.14.1', 'torchvision==0.29.1', 'anomalib==2.7.0', 'scikit-learn'], check=True)
+    return venv / 'bin' / 'python'
+
+
+def side_by_side(anomalib_python: str, methods=('patchcore', 'padim'), categories=('grid', 'transistor'),
+                 anomalib_coreset: str = 'random', seed: int = 0) -> pd.DataFrame:
+    from iadnb.backbones import FeatureExtractor
+    from iadnb.data import find_data
+    import torch
+    root = find_data('mvtec_ad_256')
+    if root is None: raise SystemExit("the MVTec AD subset (mvtec_ad_256) is not on this machine: set IADNB_DATA to its parent folder")
+    fe = FeatureExtractor('tf_efficientnet_lite0', LAYERS, device='cpu')
+    weights = Path(tempfile.mkdtemp()) / 'tf_efficientnet_lite0.timm.pth'
+    torch.save({k: v.contiguous() for k, v in fe.model.state_dict().items()}, weights)   # the same weights for both
+    rows = []
+    for m in methods:
+        for c in categories:
+            ours = dict(method=m, dataset='mvtec_ad', data_root=str(root), category=c, device='cpu', preset='paper',
+                        image_size=256, seed=seed, hparams={'layers': LAYERS, 'batch_size': 32})
+            r = _run([sys.executable, '-m', 'iadnb.cli', 'bench', '--one', json.dumps(ours)]); r['library'] = 'iadnb'
+            rows.append(r)
+            theirs = dict(method=m, data_root=str(root), category=c, backbone='tf_efficientnet_lite0', layers=LAYERS,
+                          image_size=256, batch_size=32, mean=list(fe.mean), std=list(fe.std), weights=str(weights),
+                          coreset_ratio=0.1, coreset=anomalib_coreset, n_features=152, seed=seed)
+            rows.append(_run([anomalib_python, str(HERE / 'anomalib_runner.py'), json.dumps(theirs)]))
+            for x in rows[-2:]:
+                print(f"{x['library']:15s} {m:9s} {c:10s} image {100 * x['image_auroc']:5.1f} pixel {100 * x['pixel_auroc']:5.1f} "
+                      f"fit {x['fit_s']:7.1f} s predict {x['predict_img_s']:5.1f} img/s peak {x['peak_rss_mb']:5.0f} MB", flush=True)
+    return pd.DataFrame(rows)
+
+
+def ratios(df: pd.DataFrame) -> pd.DataFrame:
+    "One line per (method, category): both libraries' AUROC and speed, and iadnb's speed-up."
+    a, b = (df[df.library == 'iadnb'].set_index(['method', 'category']), df[df.library != 'iadnb'].set_index(['method', 'category']))
+    return pd.DataFrame({'image AUROC': (100 * a.image_auroc).round(1), 'anomalib image AUROC': (100 * b.image_auroc).round(1),
+                         'pixel AUROC': (100 * a.pixel_auroc).round(1), 'anomalib pixel AUROC': (100 * b.pixel_auroc).round(1),
+                         'fit s': a.fit_s.round(1), 'anomalib fit s': b.fit_s.round(1),
+                         # a random bank skips anomalib's coreset: its fit time is then not its fit time
+                         'fit x': (b.fit_s / a.fit_s).round(1).where((b.index.get_level_values('method') != 'patchcore') | (b.coreset != 'random')),
+                         'predict img/s': a.predict_img_s.round(1), 'anomalib predict img/s': b.predict_img_s.round(1),
+                         'predict x': (a.predict_img_s / b.predict_img_s).round(2),
+                         'peak MB': a.peak_rss_mb.round(0), 'anomalib peak MB': b.peak_rss_mb.round(0)}).reset_index()
+
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--anomalib-python', default=str(HERE.parent / '.venv-anomalib' / 'bin' / 'python'), help='python of a venv with anomalib 2.7.0')
+    p.add_argument('--install', action='store_true', help='create .venv-anomalib first (pip, from the package index)')
+    p.add_argument('--methods', default='patchcore,padim'); p.add_argument('--categories', default='grid,transistor')
+    p.add_argument('--anomalib-coreset', default='random', choices=['random', 'greedy'])
+    p.add_argument('--out', default=str(HERE / 'anomalib_side_by_side_cpu2.csv'))
+    a = p.parse_args()
+    py = str(install(HERE.parent / '.venv-anomalib')) if a.install else a.anomalib_python
+    if not Path(py).exists(): raise SystemExit(f"{py} does not exist: pass --install, or --anomalib-python <venv>/bin/python")
+    df = side_by_side(py, a.methods.split(','), a.categories.split(','), a.anomalib_coreset)
+    df.to_csv(a.out, index=False)
+    print(ratios(df).to_string(index=False))
+    if a.anomalib_coreset == 'random': print("fit x: not given for PatchCore (anomalib's bank drawn at random, its greedy coreset not run)")
+    print(f"raw rows: {a.out}")
