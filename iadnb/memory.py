@@ -50,14 +50,17 @@ _AUTO_CPU_BACKEND = 'faiss'    # what backend='auto' picks on the CPU (when fais
 class NearestNeighbors:
     "Exact Euclidean k-nearest-neighbour search over a fixed bank, with bounded memory."
     def __init__(self,
-                 backend:str='auto', # 'faiss' (IndexFlatL2), 'torch' (chunked GEMM) or 'auto' (the faster one here)
+                 backend:str='auto', # 'faiss' (IndexFlatL2), 'torch' (chunked GEMM), 'auto' (the faster one here) or 'ivf' (approximate, see `calibrate`)
                  device:str|torch.device='auto', # where the bank lives and the search runs; 'auto' = CUDA if present
                  chunk_size:int|tuple|None=None, # bank rows per block, or (query rows, bank rows); None = tuned default
+                 nlist:int|None=None, # 'ivf': number of inverted lists; None = 4·√N (at most N / 39, faiss's minimum per list)
+                 nprobe:int|None=None, # 'ivf': lists visited per query; None = nlist / 32 until `calibrate` sets it
                 ):
-        if backend not in ('auto', 'faiss', 'torch'):
-            raise ValueError(f"backend={backend!r}: use 'auto', 'faiss' or 'torch'.")
-        if backend == 'faiss' and not faiss_available():
-            raise ImportError("backend='faiss' needs faiss: `pip install faiss-cpu` (or faiss-gpu), or use backend='torch'.")
+        if backend not in ('auto', 'faiss', 'torch', 'ivf'):
+            raise ValueError(f"backend={backend!r}: use 'auto', 'faiss', 'torch' or 'ivf'.")
+        if backend in ('faiss', 'ivf') and not faiss_available():
+            raise ImportError(f"backend={backend!r} needs faiss: `pip install faiss-cpu` (or faiss-gpu), or use backend='torch'.")
+        self.nlist, self.nprobe, self.recall = nlist, nprobe, None
         self.device = get_device(device)
         if chunk_size is None: chunk_size = _GPU_CHUNKS if self.device.type == 'cuda' else _CPU_CHUNKS
         if isinstance(chunk_size, int): chunk_size = (_CPU_CHUNKS[0] if self.device.type == 'cpu' else _GPU_CHUNKS[0], chunk_size)
@@ -79,6 +82,9 @@ class NearestNeighbors:
 # %% ../nbs/04_memory.ipynb #09f4d829
 def _resolve_backend(requested:str, device:torch.device)->str:
     if requested == 'torch': return 'torch'
+    if requested == 'ivf':
+        if device.type != 'cuda': return 'ivf'
+        requested = 'auto'              # a GPU runs the exact search fast: 'ivf' is for CPUs
     if device.type == 'cuda':
         if faiss_available(gpu=True): return 'faiss'
         if requested == 'faiss':
@@ -123,6 +129,15 @@ def fit(self:NearestNeighbors,
             self._index = faiss.index_cpu_to_gpu(self._res, self.device.index or 0, cpu)
         else: self._index = cpu
         self._index.add(np.ascontiguousarray(self._bank.cpu().numpy()))
+    elif self.backend == 'ivf':
+        import faiss
+        N, D = self._bank.shape
+        nlist = max(1, min(self.nlist or int(4 * math.sqrt(N)), N // 39))
+        self._quantizer = faiss.IndexFlatL2(D)                          # kept: the index refers to it
+        self._index = faiss.IndexIVFFlat(self._quantizer, D, nlist)
+        x = np.ascontiguousarray(self._bank.cpu().numpy())
+        self._index.train(x); self._index.add(x)
+        self._index.nprobe = min(nlist, self.nprobe or max(1, nlist // 32))
     return self
 
 # %% ../nbs/04_memory.ipynb #b4891656
@@ -204,9 +219,11 @@ def search(self:NearestNeighbors,
         if excl.shape != (len(q),) or excl.dtype.is_floating_point:
             raise ValueError(f"exclude_groups must be one integer id per query row, shape ({len(q)},); got {tuple(excl.shape)}.")
         excl = excl.to(self.device, torch.int64)
-    if self.backend == 'faiss' and excl is None:
+    if self.backend in ('faiss', 'ivf') and excl is None:
         d2, idx = self._index.search(np.ascontiguousarray(q.cpu().numpy()), k)
         d2, idx = torch.from_numpy(d2), torch.from_numpy(idx)
+        if (short := (idx < 0).any(1)).any():          # ivf: fewer than k rows in the probed lists: search those exactly
+            d2[short], idx[short] = _torch_search(self._bank, self._bn, q[short.to(q.device)], k, self.chunk_size)
     else:   # faiss cannot mask per query: leave-one-out always runs on the torch path
         d2, idx = _torch_search(self._bank, self._bn, q, k, self.chunk_size, self.groups, excl, self._grange)
     dist, idx = _exact_distances(self._bank, q, idx.to(self.device), torch.isinf(d2).to(self.device))
@@ -220,6 +237,27 @@ def knn(query, # (M, D) query features
        )->tuple:
     "One-shot exact k-NN: Euclidean distances (M, k) ascending and bank indices (M, k)."
     return NearestNeighbors(**kwargs).fit(bank).search(query, k)
+
+# %% ../nbs/04_memory.ipynb #2a7c4cda
+@patch
+@torch.no_grad()
+def calibrate(self:NearestNeighbors,
+              sample, # (M, D) queries like the real ones (never test images)
+              target:float=0.999, # recall of the exact nearest neighbour to reach
+             )->float:
+    "'ivf': set `nprobe` to the smallest power of two whose recall on `sample` reaches `target`; returns that recall."
+    if self.backend != 'ivf': return 1.0
+    q = _as_matrix(sample, 'sample').to(self.device).float() - self.mean.float()
+    exact, _ = _torch_search(self._bank, self._bn, q, 1, self.chunk_size)
+    qn, nlist, p = np.ascontiguousarray(q.cpu().numpy()), self._index.nlist, 1
+    while True:
+        self._index.nprobe = p
+        d2, _ = self._index.search(qn, 1)
+        rec = float((torch.from_numpy(d2[:, 0]) <= exact[:, 0] + 1e-4 * (1 + exact[:, 0].abs())).float().mean())
+        if rec >= target or p >= nlist: break
+        p = min(2 * p, nlist)
+    self.nprobe, self.recall = p, rec
+    return rec
 
 # %% ../nbs/04_memory.ipynb #0cc4259c
 def _projection(D:int, proj_dim:int|None, seed:int)->torch.Tensor|None:
