@@ -310,6 +310,23 @@ def _greedy_numpy(X:np.ndarray, start:np.ndarray|None, n:int, pbar:bool, n_cand:
         cand, tau, Xc, xc, mc = draw()
     return sel
 
+def _greedy_torch(X:torch.Tensor, start:torch.Tensor|None, n:int, pbar:bool)->torch.Tensor:
+    "Same loop in torch (for CUDA): no host synchronisation inside the loop."
+    N = len(X)
+    xn = (X * X).sum(1)
+    sel = torch.empty(n, dtype=torch.int64, device=X.device)
+    buf = torch.empty(N, device=X.device)
+    if start is None: mind = torch.full((N,), float('inf'), device=X.device); c = torch.zeros((), dtype=torch.int64, device=X.device)
+    else: mind = start.float().clone(); c = mind.argmax()
+    for i in progress(range(n), desc='coreset', disable=None if pbar else True, mininterval=1):
+        sel[i] = c
+        xc = X.index_select(0, c.view(1))[0]
+        torch.addmv(xn, X, xc, alpha=-2, out=buf)
+        buf += xn.index_select(0, c.view(1))
+        torch.minimum(mind, buf, out=mind)
+        c = mind.argmax()
+    return sel
+
 # %% ../nbs/04_memory.ipynb #7579f09d
 @torch.no_grad()
 def greedy_coreset(features, # (N, D) features, tensor or array
