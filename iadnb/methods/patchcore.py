@@ -30,6 +30,7 @@ class PatchCoreGraph(MemoryGraph):
         super().__init__()
         self.backbone, self.patch_size, self.embed_dim = backbone, patch_size, embed_dim
         self.num_neighbors, self.reweight, self.blur_sigma, self.knn_backend = num_neighbors, reweight, blur_sigma, knn_backend
+        self.nprobe = None            # the 'ivf' search's calibrated nprobe (`set_nprobe`), kept across index rebuilds
         self.register_buffer('bank', torch.zeros(0, 0))
         self.register_buffer('bank_groups', torch.zeros(0, dtype=torch.int32))
         self._nn = None
@@ -53,7 +54,7 @@ class PatchCoreGraph(MemoryGraph):
     def _rebuild(self):
         "The nearest-neighbour index of the memory (after `set_memory`, `load_state_dict` or `.to`)."
         g = self.bank_groups.long() if self.bank_groups.numel() else None
-        self._nn = NearestNeighbors(backend=self.knn_backend, device=self.backbone.device, nprobe=getattr(self, 'nprobe', None)
+        self._nn = NearestNeighbors(backend=self.knn_backend, device=self.backbone.device, nprobe=self.nprobe
                                    ).fit(self.bank, groups=g) if self.bank.numel() else None
 
     def set_nprobe(self, nprobe:int # 'ivf' search: inverted lists visited per query (from `NearestNeighbors.calibrate`)
@@ -139,25 +140,26 @@ class PatchCore(FeatureModel):
             f = self.check_features(graph.embed(x), 'PatchCore training features'); self.grid = tuple(f.shape[-2:]); B = len(f)
             feats.append(f.permute(0, 2, 3, 1).reshape(-1, f.shape[1]).cpu())
             groups.append(torch.arange(n, n + B).repeat_interleave(f.shape[-2] * f.shape[-1])); n += B
-        feats, groups = torch.cat(feats), torch.cat(groups)
-        r, left_out = self.hparams['coreset_ratio'], None
-        if r < 1:
-            idx = greedy_coreset(feats, ratio=r, proj_dim=self.hparams['proj_dim'], seed=self.hparams['seed'], device=self.device)
-            keep = torch.zeros(len(feats), dtype=torch.bool); keep[idx] = True
-            left_out = feats[~keep]
-            feats, groups = feats[idx], groups[idx]
-        self.bank = feats.contiguous()
-        self.bank_groups = groups.to(torch.int32)   # which training image each memory patch came from
+        all_feats, groups = torch.cat(feats), torch.cat(groups)
+        r, idx = self.hparams['coreset_ratio'], None
+        if r < 1: idx = greedy_coreset(all_feats, ratio=r, proj_dim=self.hparams['proj_dim'], seed=self.hparams['seed'], device=self.device)
+        self.bank = (all_feats if idx is None else all_feats[idx]).contiguous()
+        self.bank_groups = (groups if idx is None else groups[idx]).to(torch.int32)   # which training image each memory patch came from
         self.knn_nprobe = None
         self.fitted = True; self._after_load()
-        if self.graph._nn.backend == 'ivf': self._calibrate_search(left_out)
+        if self.graph._nn.backend == 'ivf': self._calibrate_search(all_feats, idx)
         return self
 
-    def _calibrate_search(self, left_out:torch.Tensor|None, n:int=8192):
+    def _calibrate_search(self, feats:torch.Tensor, # every training patch
+                          idx:torch.Tensor|None, # those kept in the memory (None = all)
+                          n:int=8192):
         "Set the approximate search's `nprobe` from `n` training patches that are not in the memory (queries like the test's)."
-        if left_out is None or not len(left_out):
+        out = torch.ones(len(feats), dtype=torch.bool)
+        if idx is not None: out[idx] = False
+        rest = out.nonzero()[:, 0]                  # indices only: no copy of the 90 % of patches left out
+        if idx is None or not len(rest):
             raise ValueError("knn_backend='ivf' needs training patches outside the memory to measure its recall: use coreset_ratio < 1.")
-        sample = left_out[torch.randperm(len(left_out), generator=torch.Generator().manual_seed(self.hparams['seed']))[:n]]
+        sample = feats[rest[torch.randperm(len(rest), generator=torch.Generator().manual_seed(self.hparams['seed']))[:n]]]
         self.knn_recall_measured = self.graph._nn.calibrate(sample, self.hparams['knn_recall'])
         self.knn_nprobe = self.graph._nn.nprobe
 
