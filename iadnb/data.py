@@ -522,6 +522,11 @@ class DataCheck:
     @property
     def ok(self)->bool: return not self.problems
 
+def _mask_size_problem(mask:Path, mask_hw:tuple, image:Path, image_hw:tuple)->str:
+    "The message for a mask whose size is not its image's (`check_category` reports it, `AnomalyDataset` raises it)."
+    return (f"mask {mask} is {mask_hw[0]}x{mask_hw[1]} (HxW) but its image {image} is {image_hw[0]}x{image_hw[1]}: "
+            f"a mask must have its image's size; re-export the mask at the image's resolution.")
+
 def _check_sample(s:Sample, pixel:bool)->tuple[list, list, tuple|None, int]:
     "Problems, warnings, (height, width) and files opened for one sample."
     try: w, h = _read_pil(s.path, 'image', lambda im: im.size)          # decodes fully: truncated files fail here
@@ -536,9 +541,7 @@ def _check_sample(s:Sample, pixel:bool)->tuple[list, list, tuple|None, int]:
             n += 1
             try: m = load_mask(mp)
             except DataError as e: probs.append(str(e)); continue
-            if m.shape != (h, w):
-                probs.append(f"mask {mp} is {m.shape[0]}x{m.shape[1]} (HxW) but its image {s.path} is {h}x{w}: "
-                             f"re-export the mask at the image's size.")
+            if m.shape != (h, w): probs.append(_mask_size_problem(mp, m.shape, s.path, (h, w)))
             marked |= bool((m > 0).any())
         if not marked:
             warns.append(f"the mask of defective image {s.path} is all zero ({s.mask_paths[0]}): its pixels count as normal "
@@ -685,9 +688,7 @@ class AnomalyDataset(torch.utils.data.Dataset):
         out = []
         for mp in s.mask_paths:
             m = load_mask(mp)
-            if m.shape != tuple(hw):
-                raise DataError(f"mask {mp} is {m.shape[0]}x{m.shape[1]} (HxW) but its image {s.path} is {hw[0]}x{hw[1]}: "
-                                f"a mask must have its image's size; re-export the mask at the image's resolution.")
+            if m.shape != tuple(hw): raise DataError(_mask_size_problem(mp, m.shape, s.path, hw))
             out.append(m)
         return out
 
