@@ -11,18 +11,12 @@ random`): its prediction is timed like for like, and its fit time then excludes 
 is then a lower bound of ours over its whole fit; `--anomalib-coreset greedy` runs it in full). PaDiM: the same two
 stages, all 152 channels (anomalib's two-stage configuration). Prints the table and writes a csv.
 """
-import argparse, json, os, subprocess, sys, tempfile
+import argparse, json, subprocess, sys, tempfile
 from pathlib import Path
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 LAYERS = ['blocks.2', 'blocks.4']
-
-
-def _run(cmd: list) -> dict:
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'IADNB_PROGRESS': '0'})
-    if out.returncode != 0: raise RuntimeError(f"{' '.join(cmd[:3])} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def install(venv: Path) -> Path:
@@ -36,6 +30,7 @@ def install(venv: Path) -> Path:
 def side_by_side(anomalib_python: str, methods=('patchcore', 'padim'), categories=('grid', 'transistor'),
                  anomalib_coreset: str = 'random', seed: int = 0) -> pd.DataFrame:
     from iadnb.backbones import FeatureExtractor
+    from iadnb.bench import run_child
     from iadnb.data import find_data
     import torch
     root = find_data('mvtec_ad_256')
@@ -48,12 +43,12 @@ def side_by_side(anomalib_python: str, methods=('patchcore', 'padim'), categorie
         for c in categories:
             ours = dict(method=m, dataset='mvtec_ad', data_root=str(root), category=c, device='cpu', preset='paper',
                         image_size=256, seed=seed, hparams={'layers': LAYERS, 'batch_size': 32})
-            r = _run([sys.executable, '-m', 'iadnb.cli', 'bench', '--one', json.dumps(ours)]); r['library'] = 'iadnb'
+            r = run_child([sys.executable, '-m', 'iadnb.cli', 'bench', '--one', json.dumps(ours)]); r['library'] = 'iadnb'
             rows.append(r)
             theirs = dict(method=m, data_root=str(root), category=c, backbone='tf_efficientnet_lite0', layers=LAYERS,
                           image_size=256, batch_size=32, mean=list(fe.mean), std=list(fe.std), weights=str(weights),
                           coreset_ratio=0.1, coreset=anomalib_coreset, n_features=152, seed=seed)
-            rows.append(_run([anomalib_python, str(HERE / 'anomalib_runner.py'), json.dumps(theirs)]))
+            rows.append(run_child([anomalib_python, str(HERE / 'anomalib_runner.py'), json.dumps(theirs)]))
             for x in rows[-2:]:
                 print(f"{x['library']:15s} {m:9s} {c:10s} image {100 * x['image_auroc']:5.1f} pixel {100 * x['pixel_auroc']:5.1f} "
                       f"fit {x['fit_s']:7.1f} s predict {x['predict_img_s']:5.1f} img/s peak {x['peak_rss_mb']:5.0f} MB", flush=True)

@@ -11,7 +11,7 @@ import pandas as pd
 from .results import published
 
 # %% auto #0
-__all__ = ['anomalib_rows', 'run_one', 'bench', 'compare_anomalib', 'profile_predict']
+__all__ = ['anomalib_rows', 'run_one', 'run_child', 'bench', 'compare_anomalib', 'profile_predict']
 
 # %% ../nbs/91_bench.ipynb #57730edb
 def anomalib_rows()->pd.DataFrame:
@@ -45,6 +45,13 @@ def _names(x)->list|None:
     if x is None or (isinstance(x, str) and not x.strip()): return None
     return [s.strip() for s in x.split(',') if s.strip()] if isinstance(x, str) else list(x)
 
+def run_child(cmd:list # a command whose last stdout line is one JSON object
+             )->dict:
+    "Run `cmd` in a fresh process (so its peak memory is its own) and return its JSON row; its stderr on failure."
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'IADNB_PROGRESS': '0'})
+    if out.returncode != 0: raise RuntimeError(f"{' '.join(cmd)[:500]} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
 def bench(methods:str|Sequence='patchcore,padim,spade', # methods to time, comma-separated (or a list)
           dataset:str='mvtec_ad', # data set of the categories (SynthLOCO when `data_root` falls back to it)
           data_root:str|Path|None=None, # folder of the data set; None = `find_data('mvtec_ad_256')` ($IADNB_DATA, or shared/data beside the checkout) if present, else the embedded SynthLOCO with all its categories
@@ -70,15 +77,14 @@ def bench(methods:str|Sequence='patchcore,padim,spade', # methods to time, comma
     if categories is None:
         from iadnb.data import list_categories
         categories = list_categories(dataset, data_root)
+    from iadnb.evaluate import check_inputs
+    check_inputs(dataset, data_root, categories)         # every image and mask, before any child process is started
     rows = []
     for m in methods:
         for c in categories:
             cfg = dict(method=m, dataset=dataset, data_root=str(data_root), category=c, device=device, preset=preset,
                        backbone=backbone, image_size=image_size, seed=seed, hparams=hparams or {}, profile=profile)
-            out = subprocess.run([sys.executable, '-m', 'iadnb.cli', 'bench', '--one', json.dumps(cfg)], capture_output=True,
-                                 text=True, env={**os.environ, 'IADNB_PROGRESS': '0'})
-            if out.returncode != 0: raise RuntimeError(f"bench run {cfg} failed:\n{out.stderr[-3000:]}")
-            row = json.loads(out.stdout.strip().splitlines()[-1]); row['preset'] = preset
+            row = run_child([sys.executable, '-m', 'iadnb.cli', 'bench', '--one', json.dumps(cfg)]); row['preset'] = preset
             prof = row.pop('profile', None)
             rows.append(row)
             print(f"{m:9s} {c:12s} fit {row['fit_s']:7.1f} s  predict {row['predict_img_s']:6.1f} img/s  peak {row['peak_rss_mb']:6.0f} MB", flush=True)

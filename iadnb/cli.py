@@ -106,11 +106,8 @@ def preflight(methods:list, # method names
               preset:str|None='auto', # the preset of all of them ('auto' is resolved per device)
               device:str='auto', # torch device: 'auto', 'cpu', 'cuda', 'cuda:N'
               hparams:dict|None=None, # extra hyper-parameters of all of them
-              dataset:str|None=None, # the data set, checked when `data_root` is given
-              data_root:str|None=None, # its folder; None = not checked here (SynthLOCO or `find_data`, later)
-              categories:str|list|None=None, # comma-separated or a list; None = every category found
              ):
-    "Check a bench run (whose runs are child processes) before anything is generated, loaded or fitted."
+    "Check a bench run's options (its runs are child processes) before anything is generated, loaded or fitted; `bench` checks the data."
     from iadnb.core import ConfigError, get_device, method_class, check_hparams
     try: get_device(device)
     except RuntimeError as e: raise ConfigError(str(e)) from e
@@ -120,10 +117,6 @@ def preflight(methods:list, # method names
         if preset not in (None, 'auto') and preset not in presets:
             raise ConfigError(f"{m} has no preset {preset!r}; its presets: {', '.join(sorted(presets))}")
         if hparams: check_hparams(cls, hparams)
-    if data_root is not None and dataset is not None:
-        from iadnb.data import list_categories, load_category
-        names = [c.strip() for c in categories.split(',') if c.strip()] if isinstance(categories, str) else categories
-        for c in names or list_categories(dataset, data_root): load_category(dataset, data_root, c)   # DataError naming the path
 
 def run_eval(a:argparse.Namespace)->int:
     "`iadnb eval`: evaluate, print the paper-shaped table, optionally save figures."
@@ -176,7 +169,7 @@ def run_bench(a:argparse.Namespace)->int:
     from iadnb.core import project_path, atomic_path
     if a.one:
         print(json.dumps(run_one(json.loads(a.one)))); return 0
-    preflight([m.strip() for m in a.methods.split(',') if m.strip()], a.preset, a.device, a.hparams, a.dataset, a.data_root, a.categories)
+    preflight([m.strip() for m in a.methods.split(',') if m.strip()], a.preset, a.device, a.hparams)
     df = bench(**{k: getattr(a, k) for k in inspect.signature(bench).parameters})
     with atomic_path(out := project_path(a.out)) as tmp: df.to_csv(tmp, index=False)
     print(compare_anomalib(df).to_string(index=False))

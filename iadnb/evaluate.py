@@ -16,7 +16,7 @@ from .results import CategoryResult, RunResult
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'evaluate_category', 'resolve_data_root', 'machine_info', 'prepare_out_dir', 'CategoryFailures',
-           'evaluate', 'save_results']
+           'check_inputs', 'evaluate', 'save_results']
 
 # %% ../nbs/20_evaluate.ipynb #6e7123ca
 def _peak_rss_mb()->float:
@@ -109,7 +109,11 @@ class CategoryFailures(RuntimeError):
     "Some categories of a run failed; `.result` holds the others (already written to `out_dir`)."
     def __init__(self, msg:str, result:RunResult): super().__init__(msg); self.result = result
 
-def _check_inputs(dataset, root, categories, pixel)->dict:
+def check_inputs(dataset:str, # registry name of the data set
+                 root:str|Path, # its folder
+                 categories:list, # the categories a run will use
+                 pixel:bool=True # masks are needed (pixel metrics)
+                )->dict:
     "Load and check every category; all problems in one `DataError`, warnings shown; returns category -> `CategoryData`."
     datas, problems = {}, []
     for cat in categories:
@@ -149,7 +153,7 @@ def evaluate(method:str='patchcore', # a method name: 'patchcore', 'padim', 'spa
     categories = categories or list_categories(dataset, root)
     if not categories: raise DataError(f"No categories found under {root} for dataset={dataset!r}.")
     out = None if out_dir is None else prepare_out_dir(out_dir, overwrite)
-    datas = _check_inputs(dataset, root, categories, pixel)
+    datas = check_inputs(dataset, root, categories, pixel)
     if not pixel: print(f"pixel=False: image metrics only (no masks read)", flush=True)
     config = dict(method=method, dataset=dataset, data_root=str(root), categories=categories, preset=preset,
                   backbone=hp.get('backbone'), image_size=hp.get('image_size'), device=dev, seed=seed, pixel=pixel,

@@ -41,6 +41,15 @@ def test_missing_mask_is_an_error_before_fitting(toy, no_fit):
         _run(toy)
 
 
+def test_bench_checks_its_input_before_any_child_process(toy, monkeypatch):
+    "bench runs each configuration in a child process: the same input check as evaluate, before the first one."
+    import iadnb.bench as bench_mod
+    monkeypatch.setattr(bench_mod, 'run_child', lambda *a, **k: pytest.fail('a child process ran although the input is bad'))
+    (toy / 'toy' / 'ground_truth' / 'stain' / '000_mask.png').unlink()
+    with pytest.raises(DataError, match=r"1 of 4 defective test images of toy have no mask"):
+        bench_mod.bench('patchcore', dataset='mvtec_ad', data_root=toy, categories='toy', device='cpu')
+
+
 def test_missing_masks_allowed_when_pixel_false_is_explicit(toy, monkeypatch):
     shutil.rmtree(toy / 'toy' / 'ground_truth')
     with pytest.raises(DataError, match='none of the 4 defective test images of toy has a mask'): _run(toy)
