@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 # Without network every hub call would retry for about a minute: fail at once instead, unless the user opted in.
 if os.environ.get('IADNB_ONLINE', '0') != '1': os.environ.setdefault('HF_HUB_OFFLINE', '1')
-import difflib, fnmatch, functools, hashlib, importlib, importlib.util
+import difflib, fnmatch, functools, hashlib, importlib, importlib.util, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -603,7 +603,8 @@ def _check_input(self:FeatureExtractor, x):
 def forward(self:FeatureExtractor, x:torch.Tensor # normalised B×3×H×W batch
            )->dict[str, torch.Tensor]:
     "Feature maps `{layer: B×C×h×w}` in the order of `self.layers`; stops after the deepest one."
-    got = self.adapter.features(self._check_input(x))
+    x = self._check_input(x)
+    got = self._compiled_features(x) if getattr(self, 'compile_batch', None) else self.adapter.features(x)
     missing = [l for l in self.layers if l not in got]
     if missing: raise RuntimeError(f"{self.name}: layers {missing} were not reached in the forward pass")
     return {l: got[l] for l in self.layers}
@@ -613,6 +614,33 @@ def embed(self:FeatureExtractor, x:torch.Tensor # normalised B×3×H×W batch
          )->torch.Tensor:
     "L2-normalised B×D image embedding: CLIP class token -> ln_post -> proj; timm models: pooled pre-logits."
     return F.normalize(self.adapter.embed(self._check_input(x)).float(), dim=-1)
+
+# %% ../nbs/03_backbones.ipynb #31dfbdf5
+@patch
+def use_compiled(self:FeatureExtractor, batch_size:int|None # pad every batch to this size (one compiled graph); None = run eagerly
+                )->FeatureExtractor:
+    "Run the backbone through `torch.compile`, every batch padded to `batch_size`; falls back to eager with a warning."
+    if batch_size is not None and int(batch_size) < 1: raise ValueError(f"batch_size={batch_size}: use a positive size or None.")
+    self.compile_batch, self._compiled, self._compiled_for = (None if batch_size is None else int(batch_size)), None, None
+    return self
+
+@patch
+def _compiled_features(self:FeatureExtractor, x:torch.Tensor)->dict:
+    n, outs = self.compile_batch, []
+    if self._compiled is None or self._compiled_for != id(self.adapter):   # a deep copy compiles its own model, not ours
+        self._compiled, self._compiled_for = torch.compile(self.adapter.features, dynamic=False), id(self.adapter)
+    for i in range(0, len(x), n):
+        k = len(x[i:i + n])
+        try:
+            with torch.inference_mode():      # one grad mode and one kind of input tensor for fit and predict: no recompiling
+                xb = x[i:i + n].clone() if k == n else torch.cat([x[i:i + n], x[i + k - 1:i + k].expand(n - k, *x.shape[1:])])
+                got = self._compiled(xb)      # padded to n images: one shape, one graph
+        except Exception as e:     # inductor needs a C++ compiler and supports most, not all, models
+            warnings.warn(f"torch.compile failed for {self.name} ({type(e).__name__}: {str(e)[:200]}); running it eagerly.")
+            self.compile_batch = None
+            return self.adapter.features(x)
+        outs.append({l: v[:k].clone() for l, v in got.items()})   # clone: ordinary tensors, whatever the caller's mode
+    return outs[0] if len(outs) == 1 else {l: torch.cat([o[l] for o in outs]) for l in outs[0]}
 
 # %% ../nbs/03_backbones.ipynb #15417883
 @patch

@@ -31,10 +31,11 @@ def run_one(cfg:dict # method, dataset, data_root, category, device, preset, see
     data = load_category(cfg['dataset'], cfg['data_root'], cfg['category'])
     chosen = {k: cfg[k] for k in ('backbone', 'image_size') if cfg.get(k) is not None}
     model = build_method(cfg['method'], preset=cfg['preset'], device=cfg['device'], seed=cfg['seed'], **chosen, **cfg.get('hparams', {}))
-    row = evaluate_category(model, data).row()
+    row = evaluate_category(model, data, pixel=cfg.get('pixel', True)).row()
     if cfg.get('profile'):                     # predict once more, with timers around its stages
         from iadnb.data import AnomalyDataset
-        row['profile'] = profile_predict(model, AnomalyDataset(data.test, model.transform, defects=data.defects)).to_dict('records')
+        row['profile'] = profile_predict(model, AnomalyDataset(data.test, model.transform, defects=data.defects),
+                                         pixel=cfg.get('pixel', True)).to_dict('records')
     row.update(device=str(model.device), backbone=model.hparams.get('backbone'), image_size=model.hparams.get('image_size'))
     if row['device'].startswith('cuda'):
         import torch; row['gpu'] = torch.cuda.get_device_name(0)
@@ -63,6 +64,7 @@ def bench(methods:str|Sequence='patchcore,padim,spade', # methods to time, comma
           seed:int=0, # seed of every random choice
           hparams:dict|None=None, # extra hyper-parameters for every method, on top of the preset
           profile:bool=False, # also print where each method's predict spends its time (`profile_predict`)
+          pixel:bool=True, # pixel metrics too (every defective test image needs a mask); False = image scores only
          )->pd.DataFrame:
     "Run each (method, category) in a fresh process and collect speed, memory and accuracy."
     methods, categories = _names(methods), _names(categories)
@@ -78,12 +80,12 @@ def bench(methods:str|Sequence='patchcore,padim,spade', # methods to time, comma
         from iadnb.data import list_categories
         categories = list_categories(dataset, data_root)
     from iadnb.evaluate import check_inputs
-    check_inputs(dataset, data_root, categories)         # every image and mask, before any child process is started
+    check_inputs(dataset, data_root, categories, pixel)         # every image and mask, before any child process is started
     rows = []
     for m in methods:
         for c in categories:
             cfg = dict(method=m, dataset=dataset, data_root=str(data_root), category=c, device=device, preset=preset,
-                       backbone=backbone, image_size=image_size, seed=seed, hparams=hparams or {}, profile=profile)
+                       backbone=backbone, image_size=image_size, seed=seed, hparams=hparams or {}, profile=profile, pixel=pixel)
             row = run_child([sys.executable, '-m', 'iadnb.cli', 'bench', '--one', json.dumps(cfg)]); row['preset'] = preset
             prof = row.pop('profile', None)
             rows.append(row)
@@ -110,52 +112,62 @@ def compare_anomalib(df:pd.DataFrame # rows of `bench`
 
 # %% ../nbs/91_bench.ipynb #30e90711
 class _Clock:
-    "Accumulates wall time per stage (synchronising CUDA so that GPU work is counted where it runs)."
+    "Wall time per stage, exclusive of the stages timed inside it (CUDA synchronised, so GPU work counts where it runs)."
     def __init__(self, device):
         import torch
-        self.t, self.cuda = {}, torch.device(device).type == 'cuda'
+        self.t, self.cuda, self._stack = {}, torch.device(device).type == 'cuda', []
     def now(self)->float:
         if self.cuda: import torch; torch.cuda.synchronize()
         return time.perf_counter()
-    def add(self, stage:str, seconds:float): self.t[stage] = self.t.get(stage, 0.) + seconds
+    def start(self, stage:str): self._stack.append([stage, self.now(), 0.])
+    def stop(self):
+        stage, t0, inner = self._stack.pop(); dt = self.now() - t0
+        self.t[stage] = self.t.get(stage, 0.) + dt - inner          # exclusive: a backbone inside descriptors counts once
+        if self._stack: self._stack[-1][2] += dt
     @contextlib.contextmanager
     def __call__(self, stage:str):
-        t0 = self.now()
+        self.start(stage)
         try: yield
-        finally: self.add(stage, self.now() - t0)
+        finally: self.stop()
     def wrap(self, stage:str, f):
         def timed(*a, **k):
             with self(stage): return f(*a, **k)
         return timed
+    def hook(self, module, stage:str)->list:
+        "Time every call of `module` as `stage`; returns the hook handles."
+        return [module.register_forward_pre_hook(lambda *a: self.start(stage)), module.register_forward_hook(lambda *a: self.stop())]
 
-def profile_predict(model, # a fitted `FeatureModel` (PatchCore, PaDiM, SPADE, ...)
+def profile_predict(model, # a fitted model whose `graph` is an `nn.Module` (PatchCore, PaDiM, SPADE, PSAD, ...)
                     data, # the data set to predict (an `AnomalyDataset` with `model.transform`)
+                    pixel:bool=True, # time the pixel metrics too
                    )->pd.DataFrame:
     "Seconds, ms per image and share of each stage of `model.predict(data)`, and of the metrics on its result."
     import torch
     from unittest import mock
     from iadnb.memory import NearestNeighbors
+    from iadnb.backbones import FeatureExtractor
     from iadnb.data import make_loader
     from iadnb.evaluate import _metrics
-    clock, n = _Clock(model.device), len(data)
+    clock, n, g = _Clock(model.device), len(data), model.graph
     with clock('read + resize images'):
-        for _ in make_loader(data, batch_size=model.hparams['batch_size'], shuffle=False): pass
-    fe, graph_globals = model.graph.backbone, inspect.unwrap(type(model.graph).forward).__globals__   # where forward looks its helpers up
-    hooks = [fe.register_forward_pre_hook(lambda *a: setattr(clock, 'b0', clock.now())),
-             fe.register_forward_hook(lambda *a: clock.add('backbone', clock.now() - clock.b0))]
+        for _ in make_loader(data, batch_size=model.hparams.get('batch_size', 16), shuffle=False): pass
+    hooks = [h for m in g.modules() if isinstance(m, FeatureExtractor) for h in clock.hook(m, 'backbone')]
+    if isinstance(getattr(g, 'segmenter', None), torch.nn.Module): hooks += clock.hook(g.segmenter, 'part segmentation')
     patches = [mock.patch.object(NearestNeighbors, 'search', clock.wrap('nearest-neighbour search', NearestNeighbors.search))]
-    patches += [mock.patch.dict(graph_globals, {f: clock.wrap('upsample + blur', graph_globals[f])})
-                for f in ('upsample', 'gaussian_blur') if f in graph_globals]
+    if getattr(g, 'descriptors', None) is not None:
+        D = type(g.descriptors); patches.append(mock.patch.object(D, 'transform', clock.wrap('part descriptors', D.transform)))
+    spaces = {id(s): s for m in g.modules() if hasattr(type(m), 'forward')       # where each forward looks its helpers up
+              for s in [inspect.unwrap(type(m).forward).__globals__]}.values()
+    patches += [mock.patch.dict(s, {f: clock.wrap('upsample + blur', s[f])}) for s in spaces for f in ('upsample', 'gaussian_blur') if f in s]
     try:
         with contextlib.ExitStack() as st:
             for p in patches: st.enter_context(p)
             with clock('predict'): pred = model.predict(data)
     finally:
         for h in hooks: h.remove()
-    with clock('metrics'): _metrics(data, pred, data.defects, True)
+    with clock('metrics'): _metrics(data, pred, data.defects, pixel)
     t = clock.t
-    inner = sum(t.get(k, 0.) for k in ('backbone', 'nearest-neighbour search', 'upsample + blur'))
-    t['other graph work'] = max(t.pop('predict') - t['read + resize images'] - inner, 0.)   # the loader runs again inside predict
+    t['other graph work'] = max(t.pop('predict') - t['read + resize images'], 0.)   # the loader runs again inside predict
     df = pd.DataFrame({'stage': list(t), 'seconds': list(t.values())})
     df['ms/image'] = 1000 * df.seconds / n; df['share %'] = 100 * df.seconds / df.seconds.sum()
     return df.round(2)

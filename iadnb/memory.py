@@ -55,12 +55,16 @@ class NearestNeighbors:
                  chunk_size:int|tuple|None=None, # bank rows per block, or (query rows, bank rows); None = tuned default
                  nlist:int|None=None, # 'ivf': number of inverted lists; None = 4·√N (at most N / 39, faiss's minimum per list)
                  nprobe:int|None=None, # 'ivf': lists visited per query; None = nlist / 32 until `calibrate` sets it
+                 precision:str='auto', # 'torch': GEMM in 'fp32', 'fp16' or 'bf16' (candidates re-ranked exactly); 'auto' = fp16 on a GPU, else fp32
+                 rerank:int=16, # low precision: extra candidates per query whose exact distances decide
                 ):
         if backend not in ('auto', 'faiss', 'torch', 'ivf'):
             raise ValueError(f"backend={backend!r}: use 'auto', 'faiss', 'torch' or 'ivf'.")
         if backend in ('faiss', 'ivf') and not faiss_available():
             raise ImportError(f"backend={backend!r} needs faiss: `pip install faiss-cpu` (or faiss-gpu), or use backend='torch'.")
         self.nlist, self.nprobe, self.recall = nlist, nprobe, None
+        if precision not in ('auto', 'fp32', 'fp16', 'bf16'): raise ValueError(f"precision={precision!r}: use 'auto', 'fp32', 'fp16' or 'bf16'.")
+        self.requested_precision, self.rerank, self.precision = precision, int(rerank), None
         self.device = get_device(device)
         if chunk_size is None: chunk_size = _GPU_CHUNKS if self.device.type == 'cuda' else _CPU_CHUNKS
         if isinstance(chunk_size, int): chunk_size = (_CPU_CHUNKS[0] if self.device.type == 'cpu' else _GPU_CHUNKS[0], chunk_size)
@@ -120,7 +124,13 @@ def fit(self:NearestNeighbors,
     else: self._grange = None
     self.groups = groups
     self.backend = _resolve_backend(self.requested_backend, self.device)
-    self._index = None
+    self._index = self._bank_lp = None
+    self.precision = 'fp32' if self.backend != 'torch' else \
+        self.requested_precision if self.requested_precision != 'auto' else ('fp16' if self.device.type == 'cuda' else 'fp32')
+    if self.precision != 'fp32':        # scaled to unit norm: fp16 cannot overflow; fp32 copies stay for the exact re-ranking
+        self._scale = 1 / max(float(self._bn.max().sqrt()), 1e-12)
+        lp = {'fp16': torch.float16, 'bf16': torch.bfloat16}[self.precision]
+        self._bank_lp, self._bn_lp = (self._bank * self._scale).to(lp), (self._bn * self._scale ** 2).to(lp)
     if self.backend == 'faiss':
         import faiss
         cpu = faiss.IndexFlatL2(self._bank.shape[1])
@@ -129,6 +139,9 @@ def fit(self:NearestNeighbors,
             self._index = faiss.index_cpu_to_gpu(self._res, self.device.index or 0, cpu)
         else: self._index = cpu
         self._index.add(np.ascontiguousarray(self._bank.cpu().numpy()))
+        if self._index is cpu and self.device.type == 'cpu':   # one copy of the bank, not two: view faiss's own
+            N, D = self._bank.shape
+            self._bank = torch.from_numpy(faiss.rev_swig_ptr(cpu.get_xb(), N * D).reshape(N, D))
     elif self.backend == 'ivf':
         import faiss
         N, D = self._bank.shape
@@ -224,10 +237,14 @@ def search(self:NearestNeighbors,
         d2, idx = torch.from_numpy(d2), torch.from_numpy(idx)
         if (short := (idx < 0).any(1)).any():          # ivf: fewer than k rows in the probed lists: search those exactly
             d2[short], idx[short] = _torch_search(self._bank, self._bn, q[short.to(q.device)], k, self.chunk_size)
+    elif self._bank_lp is not None:   # low-precision GEMM finds k + rerank candidates; their exact distances decide
+        kk = min(len(self), k + self.rerank)
+        d2, idx = _torch_search(self._bank_lp, self._bn_lp, (q * self._scale).to(self._bank_lp.dtype), kk, self.chunk_size,
+                                self.groups, excl, self._grange)
     else:   # faiss cannot mask per query: leave-one-out always runs on the torch path
         d2, idx = _torch_search(self._bank, self._bn, q, k, self.chunk_size, self.groups, excl, self._grange)
     dist, idx = _exact_distances(self._bank, q, idx.to(self.device), torch.isinf(d2).to(self.device))
-    return dist.to(out_dev), idx.to(out_dev)
+    return dist[:, :k].to(out_dev), idx[:, :k].to(out_dev)
 
 # %% ../nbs/04_memory.ipynb #c3ae2967
 def knn(query, # (M, D) query features
@@ -245,7 +262,7 @@ def calibrate(self:NearestNeighbors,
               sample, # (M, D) queries like the real ones (never test images)
               target:float=0.999, # recall of the exact nearest neighbour to reach
              )->float:
-    "'ivf': set `nprobe` to the smallest power of two whose recall on `sample` reaches `target`; returns that recall."
+    "'ivf': set `nprobe` to the smallest of 1, 2, 3, 4, 6, 8, 12, ... whose recall on `sample` reaches `target`; returns that recall."
     if self.backend != 'ivf': return 1.0
     q = _as_matrix(sample, 'sample').to(self.device).float() - self.mean.float()
     exact, _ = _torch_search(self._bank, self._bn, q, 1, self.chunk_size)
@@ -255,7 +272,7 @@ def calibrate(self:NearestNeighbors,
         d2, _ = self._index.search(qn, 1)
         rec = float((torch.from_numpy(d2[:, 0]) <= exact[:, 0] + 1e-4 * (1 + exact[:, 0].abs())).float().mean())
         if rec >= target or p >= nlist: break
-        p = min(2 * p, nlist)
+        p = min(p * 3 // 2 if p & (p - 1) == 0 and p > 1 else max(p + 1, p * 4 // 3), nlist)   # steps of 1.33-1.5x
     self.nprobe, self.recall = p, rec
     return rec
 

@@ -87,6 +87,10 @@ def test_psad_on_a_visa_layout_with_user_labels(tmp_path):
     assert sorted(m.shots) == [2, 3, 4] and m.n_classes == 3
     assert pred.scores.shape == (len(data.test),) and np.isfinite(pred.scores).all()
     assert pred.extras['parts'].shape == (len(data.test), 64, 64) and set(np.unique(pred.extras['parts'])) <= {0, 1, 2}
+    from iadnb.bench import profile_predict               # the predict profile finds PSAD's stages too
+    prof = profile_predict(m, AnomalyDataset(data.test, m.transform, defects=data.defects))
+    assert {'part segmentation', 'part descriptors', 'backbone', 'nearest-neighbour search'} <= set(prof.stage), prof
+    assert (prof.seconds >= 0).all()
     # a file as iadnb.psad wrote it before the part descriptors were shared: class path and three reference keys
     import torch
     from iadnb.core import AnomalyModel

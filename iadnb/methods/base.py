@@ -70,10 +70,11 @@ class FeatureModel(AnomalyModel):
                  weights:str|None='auto', # backbone weights: 'auto', a file path, or None (random)
                  device:str='auto', # 'auto', 'cpu' or 'cuda'
                  batch_size:int=16, # images per forward pass
+                 compile:bool=False, # run the backbone through `torch.compile` (~1.7x on a CPU; ~5 s to compile, once per process)
                  seed:int=0, # seeds every random choice of the method
                  **hparams):
         super().__init__(backbone=backbone, layers=None if layers is None else list(layers), image_size=image_size,
-                         weights=weights, device=device, batch_size=batch_size, seed=seed, **hparams)
+                         weights=weights, device=device, batch_size=batch_size, compile=compile, seed=seed, **hparams)
         self.device = get_device(device)
         self._backbone = None
 
@@ -89,6 +90,7 @@ class FeatureModel(AnomalyModel):
         if self._backbone is None:
             self._backbone = FeatureExtractor(self.hparams['backbone'], self.layers, weights=self.hparams['weights'],
                                               device=self.device)
+            if self.hparams.get('compile'): self._backbone.use_compiled(self.hparams['batch_size'])
         return self._backbone
 
     @property
