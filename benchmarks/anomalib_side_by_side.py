@@ -9,7 +9,8 @@ patches on a 32 x 32 grid at 256 px), 10 % coreset, 9 neighbours. anomalib's own
 minutes per category on 2 cores, so by default its bank is drawn at random at the same size (`--anomalib-coreset
 random`): its prediction is timed like for like, and its fit time then excludes the coreset (the fit ratio printed
 is then a lower bound of ours over its whole fit; `--anomalib-coreset greedy` runs it in full). PaDiM: the same two
-stages, all 152 channels (anomalib's two-stage configuration). Prints the table and writes a csv.
+stages, all 152 channels (anomalib's two-stage configuration). iadnb's paper preset runs its backbone through
+`torch.compile`; `--compile off` times it eagerly. Prints the table and writes a csv.
 """
 import argparse, json, subprocess, sys, tempfile
 from pathlib import Path
@@ -28,7 +29,7 @@ def install(venv: Path) -> Path:
 
 
 def side_by_side(anomalib_python: str, methods=('patchcore', 'padim'), categories=('grid', 'transistor'),
-                 anomalib_coreset: str = 'random', seed: int = 0) -> pd.DataFrame:
+                 anomalib_coreset: str = 'random', seed: int = 0, compile: bool | None = None) -> pd.DataFrame:
     from iadnb.backbones import FeatureExtractor
     from iadnb.bench import run_child
     from iadnb.data import find_data
@@ -42,8 +43,8 @@ def side_by_side(anomalib_python: str, methods=('patchcore', 'padim'), categorie
     for m in methods:
         for c in categories:
             ours = dict(method=m, dataset='mvtec_ad', data_root=str(root), category=c, device='cpu', preset='paper',
-                        image_size=256, seed=seed, hparams={'layers': LAYERS, 'batch_size': 32})
-            r = run_child([sys.executable, '-m', 'iadnb.cli', 'bench', '--one', json.dumps(ours)]); r['library'] = 'iadnb'
+                        image_size=256, seed=seed, hparams={'layers': LAYERS, 'batch_size': 32, **({} if compile is None else {'compile': compile})})
+            r = run_child([sys.executable, '-m', 'iadnb.cli', 'bench', '--one', json.dumps(ours)]); r['library'] = 'iadnb'; r['compile'] = r.get('compile')
             rows.append(r)
             theirs = dict(method=m, data_root=str(root), category=c, backbone='tf_efficientnet_lite0', layers=LAYERS,
                           image_size=256, batch_size=32, mean=list(fe.mean), std=list(fe.std), weights=str(weights),
@@ -74,11 +75,12 @@ if __name__ == '__main__':
     p.add_argument('--install', action='store_true', help='create .venv-anomalib first (pip, from the package index)')
     p.add_argument('--methods', default='patchcore,padim'); p.add_argument('--categories', default='grid,transistor')
     p.add_argument('--anomalib-coreset', default='random', choices=['random', 'greedy'])
+    p.add_argument('--compile', default='preset', choices=['preset', 'on', 'off'], help="iadnb's backbone through torch.compile: as the paper preset says (on), or forced")
     p.add_argument('--out', default=str(HERE / 'anomalib_side_by_side_cpu2.csv'))
     a = p.parse_args()
     py = str(install(HERE.parent / '.venv-anomalib')) if a.install else a.anomalib_python
     if not Path(py).exists(): raise SystemExit(f"{py} does not exist: pass --install, or --anomalib-python <venv>/bin/python")
-    df = side_by_side(py, a.methods.split(','), a.categories.split(','), a.anomalib_coreset)
+    df = side_by_side(py, a.methods.split(','), a.categories.split(','), a.anomalib_coreset, compile={'preset': None, 'on': True, 'off': False}[a.compile])
     df.to_csv(a.out, index=False)
     print(ratios(df).to_string(index=False))
     if a.anomalib_coreset == 'random': print("fit x: not given for PatchCore (anomalib's bank drawn at random, its greedy coreset not run)")

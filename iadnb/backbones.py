@@ -631,6 +631,8 @@ def _compiled_features(self:FeatureExtractor, x:torch.Tensor)->dict:
         self._compiled, self._compiled_for = torch.compile(self.adapter.features, dynamic=False), id(self.adapter)
     for i in range(0, len(x), n):
         k = len(x[i:i + n])
+        if k < n // 2:                        # a short last batch: eager costs less than padding it to n images
+            outs.append(self.adapter.features(x[i:i + n])); continue
         try:
             with torch.inference_mode():      # one grad mode and one kind of input tensor for fit and predict: no recompiling
                 xb = x[i:i + n].clone() if k == n else torch.cat([x[i:i + n], x[i + k - 1:i + k].expand(n - k, *x.shape[1:])])

@@ -36,7 +36,8 @@ def run_one(cfg:dict # method, dataset, data_root, category, device, preset, see
         from iadnb.data import AnomalyDataset
         row['profile'] = profile_predict(model, AnomalyDataset(data.test, model.transform, defects=data.defects),
                                          pixel=cfg.get('pixel', True)).to_dict('records')
-    row.update(device=str(model.device), backbone=model.hparams.get('backbone'), image_size=model.hparams.get('image_size'))
+    row.update(device=str(model.device), backbone=model.hparams.get('backbone'), image_size=model.hparams.get('image_size'),
+               compile=bool(model.hparams.get('compile')))
     if row['device'].startswith('cuda'):
         import torch; row['gpu'] = torch.cuda.get_device_name(0)
     return row

@@ -148,6 +148,7 @@ def fit(self:NearestNeighbors,
         nlist = max(1, min(self.nlist or int(4 * math.sqrt(N)), N // 39))
         self._quantizer = faiss.IndexFlatL2(D)                          # kept: the index refers to it
         self._index = faiss.IndexIVFFlat(self._quantizer, D, nlist)
+        self._index.cp.max_points_per_centroid = 64    # k-means on at most 64 rows per list: minutes, not an hour, for 1e6 rows
         x = np.ascontiguousarray(self._bank.cpu().numpy())
         self._index.train(x); self._index.add(x)
         self._index.nprobe = min(nlist, self.nprobe or max(1, nlist // 32))
