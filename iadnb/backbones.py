@@ -630,7 +630,7 @@ def _compiled_features(self:FeatureExtractor, x:torch.Tensor)->dict:
     if self._compiled is None or self._compiled_for != id(self.adapter):   # a deep copy compiles its own model, not ours
         self._compiled, self._compiled_for = torch.compile(self.adapter.features, dynamic=False), id(self.adapter)
     for i in range(0, len(x), n):
-        k = len(x[i:i + n])
+        k = min(n, len(x) - i)
         if k < n // 2:                        # a short last batch: eager costs less than padding it to n images
             outs.append(self.adapter.features(x[i:i + n])); continue
         try:
