@@ -103,6 +103,7 @@ _SOURCES = {
     ('T8', '*', 're'): 'ind_knn_ad re-implementation, github.com/rvorias/ind_knn_ad (WideResNet-50)',
     ('T1', '*', 'paper'): f'{_PSAD}, Table 1', ('T2', '*', 'paper'): f'{_PSAD}, loss ablation',
     ('T3', '*', 'paper'): f'{_PSAD}, memory-bank and adaptive-scaling ablation', ('T4', '*', 'paper'): f'{_PSAD}, fewer normal images',
+    ('T6', '*', 'paper'): 'Sugawara et al., PUAD (ICIP 2024), README of github.com/LeapMind/PUAD (retrained M; image AUROC)',
     ('anomalib', '*', 'anomalib 2.7.0'): 'anomalib 2.7.0 run by the iadnb developers: 2-core CPU, batch 32, same data and weights',
 }
 _T1 = {('patchcore', 'LA'): (74.8, 93.9, 63.6, 57.8, 79.2, 74.0), ('patchcore', 'SA'): (80.1, 98.5, 87.9, 92.0, 88.0, 89.3),
@@ -121,6 +122,12 @@ _PSAD_ABLATIONS = {  # table: {setting: {metric: value}} (PSAD's averages over M
     'T3': {'hist/none': dict(LA=94.2, SA=71.1), 'comp/none': dict(LA=90.9, SA=85.4), 'patch/none': dict(LA=73.9, SA=89.3),
            'hist+comp+patch/none': dict(LA=96.8, SA=87.6), 'hist+comp+patch/max': dict(LA=98.1, SA=91.6)},
     'T4': {'1.0': dict(mean=97.4), '0.5': dict(mean=97.1), '0.25': dict(mean=96.6), '0.125': dict(mean=96.2)},
+}
+_T6 = {  # PUAD's README (LeapMind/PUAD), MVTec LOCO image AUROC, (EfficientAD, PUAD) per size; mean15 = MVTec AD's 15-category mean
+    's': {'breakfast_box': (83.75, 87.07), 'juice_bottle': (97.90, 99.68), 'pushpins': (96.84, 98.02), 'screw_bag': (71.28, 84.36),
+          'splicing_connectors': (96.33, 96.76), 'average': (89.22, 93.18), 'mean15': (98.80, 98.30)},
+    'm': {'breakfast_box': (85.66, 90.45), 'juice_bottle': (96.92, 99.92), 'pushpins': (96.83, 97.36), 'screw_bag': (78.92, 86.99),
+          'splicing_connectors': (96.61, 97.49), 'average': (90.99, 94.44), 'mean15': (99.12, 98.48)},
 }
 _ANOMALIB = [  # category, method, backbone, image AUROC, pixel AUROC, fit s, predict img/s, peak RSS MB
     ('grid', 'patchcore', 'efficientnet_lite0', 99.2, 92.6, 2485, 8.8, 1974),
@@ -146,6 +153,10 @@ def _published_rows()->list:
     for t, settings in _PSAD_ABLATIONS.items():
         for s, mv in settings.items():
             for k, x in mv.items(): add(t, 'psad', 'paper', 'average', k, x, setting=s, backbone='paper', dataset='mvtec_loco')
+    for size, cats in _T6.items():
+        for c, vals in cats.items():
+            for m, x in zip(('efficientad', 'puad'), vals):
+                add('T6', m, 'paper', c, 'image_auroc', x, setting=size.upper(), backbone='pdn', dataset='mvtec_ad' if c == 'mean15' else 'mvtec_loco')
     for c, m, b, *vals in _ANOMALIB:
         for k, x in zip(('image_auroc', 'pixel_auroc', 'fit_s', 'predict_img_s', 'peak_rss_mb'), vals):
             add('anomalib', m, 'anomalib 2.7.0', c, k, x, backbone=b)
@@ -153,7 +164,7 @@ def _published_rows()->list:
 
 PUBLISHED = pd.DataFrame(_published_rows())
 
-def published(table:str, # 'T1', 'T2', 'T3', 'T4', 'T8' or 'anomalib'
+def published(table:str, # 'T1', 'T2', 'T3', 'T4', 'T6', 'T8' or 'anomalib'
               **where # column == value filters, e.g. method='psad', variant='paper', category='grid'
              )->pd.DataFrame:
     "The rows of `PUBLISHED` of one table that match every filter."

@@ -95,7 +95,7 @@ def test_other_errors_and_interrupts(monkeypatch, capsys):
     with pytest.raises(KeyboardInterrupt): main(['--debug', 'synthloco'])
 
 
-@pytest.mark.parametrize('cmd', ['eval', 'synthloco', 'bench'])
+@pytest.mark.parametrize('cmd', ['eval', 'synthloco', 'bench', 'export'])
 def test_help_is_complete(cmd):
     "Every flag has help text with its default; closed sets list their choices; the environment variables are listed."
     from iadnb.cli import parser, ENV_VARS
@@ -103,7 +103,7 @@ def test_help_is_complete(cmd):
     for act in p._actions:
         if '-h' in act.option_strings or act.help == '==SUPPRESS==': continue
         assert act.help and act.help.strip(), (cmd, act.option_strings)
-        if act.dest != 'debug': assert '(default: ' in act.help or '; default: ' in act.help, (cmd, act.option_strings, act.help)
+        if act.dest != 'debug' and not act.required: assert '(default: ' in act.help or '; default: ' in act.help, (cmd, act.option_strings, act.help)
     text = p.format_help()
     for v in ('IADNB_WEIGHTS', 'IADNB_DATA', 'IADNB_PROGRESS', 'IADNB_SYNTHLOCO', 'IADNB_ONLINE', 'IADNB_DEBUG'):
         assert v in ENV_VARS and v in text, (cmd, v)
@@ -111,11 +111,13 @@ def test_help_is_complete(cmd):
     helps = {a.dest: ' '.join(a.help.split()) for a in p._actions if a.help}
     if cmd in ('eval', 'bench'):
         m = 'method' if cmd == 'eval' else 'methods'
-        assert 'choices: padim, patchcore, psad, spade' in helps[m] and 'choices: btad, folder, mvtec_ad' in helps['dataset']
+        assert 'choices: efficientad, padim, patchcore, psad, puad, spade' in helps[m] and 'choices: btad, folder, mvtec_ad' in helps['dataset']
         assert 'choices: auto, fast, paper' in helps['preset'] and "'cuda:N'" in helps['device']
         assert "default: the method's preset" in helps['backbone']
-    else:
+    elif cmd == 'synthloco':
         assert 'choices: default, tiny' in helps['preset'] and 'screw_bag' in helps['categories']
+    else:
+        assert helps['model'].endswith('(required)') and 'choices: onnx' in helps['format']
 
 
 def test_console_script_help():
@@ -153,3 +155,26 @@ def test_python_dash_m_runs_the_cli():
     "`python -m iadnb.cli` is the `iadnb` script (it once did nothing at all)."
     r = subprocess.run([sys.executable, '-m', 'iadnb.cli', 'synthloco', '--help'], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and 'usage: iadnb synthloco' in r.stdout, r.stderr
+
+
+def test_export_writes_onnx_and_checks_it(tmp_path, capsys, monkeypatch):
+    "`iadnb export` of a saved PUAD writes .onnx + .json and prints the onnxruntime check; PatchCore is refused with the reason."
+    import re
+    from iadnb.core import build_method
+    from iadnb.data import load_category, AnomalyDataset
+    monkeypatch.setenv('IADNB_CACHE', str(tmp_path / 'cache'))
+    data = load_category('mvtec_ad', make_toy_dataset(tmp_path / 'toy', 'mvtec_ad', n_train=8, n_good=1, n_bad=1, size=256), 'toy')
+    pool = make_toy_dataset(tmp_path / 'pool', 'mvtec_ad', n_train=4, n_good=1, n_bad=1, size=256)
+    m = build_method('puad', preset='tiny', pool=str(pool), device='cpu')
+    m.fit(AnomalyDataset(data.train, m.transform)).save(tmp_path / 'm.pt')
+    assert main(['export', '--model', str(tmp_path / 'm.pt')]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / 'm.onnx').is_file() and json.loads((tmp_path / 'm.json').read_text())['method'] == 'puad'
+    per_std, map_diff = (float(v) for v in re.search(r'scores differ by at most \S+ \((\S+) of their spread\), maps by at most (\S+)', out).groups())
+    assert map_diff < 1e-4 and per_std < 1e-4, out     # in units of the scores' spread: a 4-step PUAD's z-scores run into the thousands
+    assert (tmp_path / 'm.onnx').stat().st_size > 10e6 and not list(tmp_path.glob('*.data'))   # the weights inside the one file
+    pc = build_method('patchcore', image_size=64, device='cpu')
+    pc.fit(AnomalyDataset(data.train, pc.transform)).save(tmp_path / 'pc.pt')
+    with pytest.raises(SystemExit) as e: main(['export', '--model', str(tmp_path / 'pc.pt')])
+    assert e.value.code == 2 and 'patchcore cannot be exported: its nearest-neighbour search' in capsys.readouterr().err
+    assert not (tmp_path / 'pc.onnx').exists()
