@@ -76,3 +76,16 @@ def test_psad_tables_notebook(tmp_path, table):
     else:
         assert list(df['paper mean']) == [97.4, 97.1, 96.6, 96.2] and df['n_train'].is_monotonic_decreasing
     assert ((df[['LA', 'SA']] >= 0) & (df[['LA', 'SA']] <= 100)).all().all()
+
+
+def test_efficientad_tables_notebook(tmp_path):
+    "T6 by one papermill call (tiny preset): EfficientAD and PUAD columns from one fit per category, published columns, figures."
+    from iadnb.data import make_toy_dataset
+    pool = make_toy_dataset(tmp_path / 'pool', 'mvtec_ad', n_train=6, n_good=1, n_bad=1, size=256)
+    env = {'IADNB_SYNTHLOCO': str(tmp_path / 'data' / 'synthloco'), 'IADNB_CACHE': str(tmp_path / 'cache'), 'IADNB_IMAGES': str(pool)}
+    out = _papermill(tmp_path / 'out.ipynb', tmp_path, env_extra=env, nb=REPO / 'nbs' / 'efficientad_tables.ipynb', preset='tiny',
+                     synthloco_preset='tiny', categories='juice_bottle,pushpins', mvtec_root='', device='cpu', out_dir=str(tmp_path / 'res'))
+    for s in ('EfficientAD LA', 'PUAD SA', 'paper PUAD (LOCO)', 'average', 'preset tiny'): assert s in out, s
+    t6 = __import__('pandas').read_csv(tmp_path / 'res' / 't6_synthloco.csv')
+    assert list(t6['category']) == ['juice_bottle', 'pushpins', 'average'] and t6['paper PUAD (LOCO)'].iloc[-1] == 93.18
+    assert (tmp_path / 'res' / 'maps.png').exists() and (tmp_path / 'res' / 'losses.png').exists()
