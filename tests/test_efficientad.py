@@ -1,0 +1,53 @@
+"EfficientAD / PUAD bad input, from the user's side: each is refused before any training, naming the file or folder and the fix."
+import pytest
+import torch
+from iadnb.core import build_method, DataError, ModelFileError
+from iadnb.data import AnomalyDataset, load_category, make_toy_dataset
+from iadnb.pdn import pdn, load_released, QUANTILE_KEYS, AutoEncoder
+
+
+@pytest.fixture(scope='module')
+def toy(tmp_path_factory):
+    d = tmp_path_factory.mktemp('ead')
+    return load_category('mvtec_ad', make_toy_dataset(d / 'toy', 'mvtec_ad', n_train=8, n_good=1, n_bad=1, size=64), 'toy'), d
+
+
+def _fit(toy, **hp):
+    data, _ = toy
+    m = build_method('efficientad', preset='tiny', device='cpu', **hp)
+    return m.fit(AnomalyDataset(data.train, m.transform))
+
+
+def test_empty_pool_names_the_folder_and_the_fix(toy, tmp_path, monkeypatch):
+    monkeypatch.setenv('IADNB_CACHE', str(tmp_path / 'cache'))
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(DataError, match=r'image pool is empty \(looked in: .*empty.*IADNB_IMAGES'): _fit(toy, pool=str(tmp_path / 'empty'))
+    with pytest.raises(DataError, match='does not exist'): _fit(toy, pool=str(tmp_path / 'nowhere'))
+
+
+def test_too_few_validation_images(toy):
+    data, _ = toy
+    m = build_method('efficientad', preset='tiny', device='cpu')
+    with pytest.raises(DataError, match='at least 2 validation images'):
+        m.fit(AnomalyDataset(data.train, m.transform), AnomalyDataset(data.train[:1], m.transform))
+
+
+def test_teacher_file_of_another_architecture(toy, tmp_path):
+    torch.save(pdn('s', 384, padding=True).state_dict()['0.weight'][:, :1], tmp_path / 'broken.pt')     # not a network at all
+    with pytest.raises(ModelFileError, match='broken.pt'): _fit(toy, teacher=str(tmp_path / 'broken.pt'))
+    torch.save(AutoEncoder().state_dict(), tmp_path / 'ae.pt')                                           # the wrong network
+    with pytest.raises(ModelFileError, match=r'ae.pt does not fit a Sequential of this size: tensor 0 is'): _fit(toy, teacher=str(tmp_path / 'ae.pt'))
+    with pytest.raises(ModelFileError, match='missing.pt does not exist'): _fit(toy, teacher=str(tmp_path / 'missing.pt'))
+
+
+def test_released_folder_without_sigma(tmp_path):
+    cat = tmp_path / 's_size' / 'mvtec_ad' / 'grid'; cat.mkdir(parents=True); (tmp_path / 's_size' / 'teacher').mkdir()
+    torch.save(pdn('s', 384).state_dict(), tmp_path / 's_size' / 'teacher' / 'teacher.pt')
+    torch.save(pdn('s', 768).state_dict(), cat / 'student.pt'); torch.save(AutoEncoder().state_dict(), cat / 'autoencoder.pt')
+    torch.save(torch.zeros(384), cat / 'mu.pt'); torch.save(dict(zip(QUANTILE_KEYS, [0., 1., 0., 1.])), cat / 'quantile.pt')
+    with pytest.raises(ModelFileError, match=r'sigma.pt is missing: the standard deviation of the teacher'): load_released(tmp_path, 'grid')
+    torch.save(torch.ones(383), cat / 'sigma.pt')
+    with pytest.raises(ModelFileError, match=r'sigma.pt should hold the standard deviation of 384'): load_released(tmp_path, 'grid')
+    torch.save(torch.ones(384), cat / 'sigma.pt')
+    assert load_released(tmp_path, 'grid')['t_std'].shape == (384,)
+    with pytest.raises(ModelFileError, match=r'm_size does not exist'): load_released(tmp_path, 'grid', size='m')
