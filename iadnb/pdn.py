@@ -18,9 +18,9 @@ from .backbones import FeatureExtractor
 from .methods.base import pool_channels
 
 # %% auto #0
-__all__ = ['PDN_SIZES', 'TEACHER_FORMAT', 'QUANTILE_KEYS', 'pdn', 'pdn_grid', 'AutoEncoder', 'image_pool', 'pool_digest',
-           'PoolImages', 'imagenet_normalize', 'TeacherConfig', 'TeacherTarget', 'cache_root', 'distil_teacher',
-           'cached_teacher', 'read_teacher_file', 'load_by_order', 'read_quantiles', 'load_released']
+__all__ = ['PDN_SIZES', 'NOT_IMAGES', 'TEACHER_FORMAT', 'QUANTILE_KEYS', 'pdn', 'pdn_grid', 'AutoEncoder', 'image_pool',
+           'pool_digest', 'PoolImages', 'imagenet_normalize', 'TeacherConfig', 'TeacherTarget', 'cache_root',
+           'distil_teacher', 'cached_teacher', 'read_teacher_file', 'load_by_order', 'read_quantiles', 'load_released']
 
 # %% ../nbs/09b_pdn.ipynb #6c921621
 PDN_SIZES = ('s', 'm')
@@ -69,9 +69,12 @@ class AutoEncoder(nn.Module):
         return self.head(F.interpolate(z, size=self.grid, mode='bilinear'))
 
 # %% ../nbs/09b_pdn.ipynb #6324b61a
+NOT_IMAGES = {'ground_truth', 'parts', 'meta', 'masks', 'test'}   # folders of masks, label maps or test images, never pooled
+
 def _good_images(root:Path)->list[Path]:
-    "Normal training images below `root`: files in any `train/good` or `validation/good` folder."
-    return sorted(p for split in ('train', 'validation') for d in root.rglob(f'{split}/good') if d.is_dir()
+    "Normal training images below `root`: files in any `train/good` or `validation/good` folder outside mask / label-map folders."
+    return sorted(p for split in ('train', 'validation') for d in root.rglob(f'{split}/good')
+                  if d.is_dir() and not NOT_IMAGES & set(d.relative_to(root).parts)
                   for p in d.iterdir() if p.is_file() and is_image_file(p))
 
 def _pool_sources(source)->list[tuple[Path, bool]]:

@@ -129,7 +129,7 @@ class EfficientAD(AnomalyModel):
     cpu_preset = 'fast'     # preset='auto' on a CPU: 70 000 steps at ~4 s each would take three days
     presets = {
         'paper': dict(steps=70000, teacher_steps=60000, teacher_batch=16),
-        'fast': dict(steps=400, teacher_steps=400, teacher_batch=8),
+        'fast': dict(steps=300, teacher_steps=120, teacher_batch=8, teacher_stats_images=300),
         'tiny': dict(steps=4, teacher_steps=4, teacher_batch=2, teacher_stats_images=4),
     }
     _state_keys = ('net_state', 'history', 'timings', 'teacher_info', 'n_train', 'n_val')
@@ -329,3 +329,29 @@ def predict(self:EfficientAD, data)->Prediction:
         scores.append({k: v.cpu() for k, v in s.items()}); maps.append(m.cpu())
     bank = {k: torch.cat([s[k] for s in scores]).numpy() for k in scores[0]}
     return Prediction(bank[self.graph.score], torch.cat(maps), {'bank_scores': bank})
+
+# %% ../../nbs/16_efficientad.ipynb #5294fc60
+@patch(cls_method=True)
+def from_released(cls:EfficientAD, folder:str, # the released folder (holds <s|m>_size/)
+                  category:str, # e.g. 'breakfast_box'
+                  train=None, val=None, # data sets of the category's normal images, for PUAD's head (val: as in `fit`)
+                  dataset_dir:str|None=None, # the data set's folder name in the release; None = the only one holding `category`
+                  trust:bool=False, # read pickled modules (only from a source you trust)
+                  **hparams)->EfficientAD:
+    "A fitted EfficientAD / PUAD from released files (PUAD's score needs `train`)."
+    m = cls(teacher=str(folder), **hparams); hp = m.hparams
+    r = load_released(folder, category, hp['model_size'], dataset_dir, trust)
+    g = m.new_graph()
+    g.teacher.load_state_dict(r['teacher']); g.student.load_state_dict(r['student']); g.autoencoder.load_state_dict(r['autoencoder'])
+    g.t_mean.copy_(r['t_mean']); g.t_std.copy_(r['t_std']); g.quantiles.copy_(r['quantiles'])
+    if train is not None:
+        train_imgs, val_imgs = m._split(train, val)
+        m.n_train, m.n_val = len(train_imgs), len(val_imgs)
+        q = g.quantiles.clone(); m.fit_head(g, train_imgs, val_imgs); g.quantiles.copy_(q)   # the released quantiles stay
+    elif hp['score'] == 'puad':
+        raise DataError("PUAD's score needs the category's training images (train=...) to fit its Gaussian; or pass score='efficientad'.")
+    else: m.n_train = m.n_val = 0
+    m.history, m.timings, m.teacher_info = [], {}, {'file': str(folder), 'released': True}
+    m.graph, m.fitted = g, True
+    m.net_state = {k: v.detach().cpu() for k, v in g.state_dict().items()}
+    return m
