@@ -205,6 +205,7 @@ class AnomalyModel:
     _state_keys: tuple = ()   # attribute names holding the fitted state
     cpu_preset: str = 'paper' # what preset='auto' means on a CPU (methods whose paper schedule needs a GPU say 'fast')
     graph: torch.nn.Module|None = None  # the inference graph, once fitted or loaded
+    splits_read: tuple = ('train', 'validation', 'test')  # the splits `evaluate` checks and hands over (zero-shot methods: 'test')
 
     def __init__(self, **hparams):
         check_hparams(type(self), hparams)

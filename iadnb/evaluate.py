@@ -47,9 +47,9 @@ def evaluate_category(model, # an unfitted `AnomalyModel` (e.g. from `build_meth
                       pixel:bool=True, # compute pixel metrics when maps and masks exist
                      )->CategoryResult:
     "Fit `model` on `data.train`, predict `data.test`; return predictions, metrics and timings."
-    tf = model.transform
-    train = AnomalyDataset(data.train, tf, defects=data.defects)
-    val = AnomalyDataset(data.validation, tf, defects=data.defects) if data.validation else None
+    tf, read = model.transform, getattr(model, 'splits_read', ('train', 'validation', 'test'))
+    train = AnomalyDataset(data.train if 'train' in read else [], tf, defects=data.defects)   # a zero-shot method gets no training image
+    val = AnomalyDataset(data.validation, tf, defects=data.defects) if data.validation and 'validation' in read else None
     test = AnomalyDataset(data.test, tf, defects=data.defects)
     dev = getattr(model, 'device', 'cpu')
     if torch.device(dev).type == 'cuda': torch.cuda.reset_peak_memory_stats()
@@ -63,7 +63,7 @@ def evaluate_category(model, # an unfitted `AnomalyModel` (e.g. from `build_meth
     if torch.device(dev).type == 'cuda': timings['peak_gpu_mb'] = torch.cuda.max_memory_allocated() / 2**20
     return CategoryResult(data.dataset, data.category, model.name, pred.scores, test.labels, test.defect_types,
                           [s.path for s in data.test], pred.maps, pred.extras, _metrics(test, pred, data.defects, pixel),
-                          timings, getattr(model, 'n_train', None) or len(train), to_jsonable(model.hparams),
+                          timings, len(train) if getattr(model, 'n_train', None) is None else model.n_train, to_jsonable(model.hparams),
                           [s.mask_paths for s in data.test])
 
 # %% ../nbs/20_evaluate.ipynb #4edecaa4
@@ -112,14 +112,15 @@ class CategoryFailures(RuntimeError):
 def check_inputs(dataset:str, # registry name of the data set
                  root:str|Path, # its folder
                  categories:list, # the categories a run will use
-                 pixel:bool=True # masks are needed (pixel metrics)
+                 pixel:bool=True, # masks are needed (pixel metrics)
+                 splits:tuple=('train', 'validation', 'test') # the splits the method reads
                 )->dict:
     "Load and check every category; all problems in one `DataError`, warnings shown; returns category -> `CategoryData`."
     datas, problems = {}, []
     for cat in categories:
         try: datas[cat] = load_category(dataset, root, cat)
         except DataError as e: problems.append(str(e)); continue
-        chk = check_category(datas[cat], pixel=pixel)
+        chk = check_category(datas[cat], splits, pixel=pixel)
         problems += chk.problems
         for w in chk.warnings: warnings.warn(w, stacklevel=3)
     if problems:
@@ -147,13 +148,14 @@ def evaluate(method:str='patchcore', # a method name: 'patchcore', 'padim', 'spa
     dev = str(get_device(device))
     preset = resolve_preset(method, preset, dev)
     chosen = {k: v for k, v in dict(backbone=backbone, image_size=image_size).items() if v is not None}
-    hp = build_method(method, preset=preset, device=dev, seed=seed, **chosen, **(hparams or {})).hparams  # bad options fail here
+    probe = build_method(method, preset=preset, device=dev, seed=seed, **chosen, **(hparams or {}))  # bad options fail here
+    hp = probe.hparams
     root = resolve_data_root(dataset, data_root)
     if isinstance(categories, str): categories = [c.strip() for c in categories.split(',') if c.strip()]
     categories = categories or list_categories(dataset, root)
     if not categories: raise DataError(f"No categories found under {root} for dataset={dataset!r}.")
     out = None if out_dir is None else prepare_out_dir(out_dir, overwrite)
-    datas = check_inputs(dataset, root, categories, pixel)
+    datas = check_inputs(dataset, root, categories, pixel, getattr(probe, 'splits_read', ('train', 'validation', 'test')))
     if not pixel: print(f"pixel=False: image metrics only (no masks read)", flush=True)
     config = dict(method=method, dataset=dataset, data_root=str(root), categories=categories, preset=preset,
                   backbone=hp.get('backbone'), image_size=hp.get('image_size'), device=dev, seed=seed, pixel=pixel,

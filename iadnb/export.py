@@ -22,6 +22,7 @@ NOT_EXPORTABLE = {   # method -> why its inference graph cannot be one exported 
     'patchcore': 'its nearest-neighbour search runs in a faiss / NumPy index, outside the PyTorch graph',
     'spade': 'its nearest-neighbour search runs in a faiss / NumPy index, outside the PyTorch graph',
     'psad': 'its part maps are post-processed and described in NumPy (connected components, histograms), outside the PyTorch graph',
+    'musc': 'zero-shot, an image is scored against the other images of its batch (and RsCIN re-ranks across the batch), so one image has no fixed score to export',
 }
 
 class ExportGraph(nn.Module):

@@ -104,6 +104,7 @@ _SOURCES = {
     ('T1', '*', 'paper'): f'{_PSAD}, Table 1', ('T2', '*', 'paper'): f'{_PSAD}, loss ablation',
     ('T3', '*', 'paper'): f'{_PSAD}, memory-bank and adaptive-scaling ablation', ('T4', '*', 'paper'): f'{_PSAD}, fewer normal images',
     ('T6', '*', 'paper'): 'Sugawara et al., PUAD (ICIP 2024), README of github.com/LeapMind/PUAD (retrained M; image AUROC)',
+    ('T7', '*', 'paper'): 'Li et al., MuSc: Zero-Shot Industrial Anomaly Classification and Segmentation with Mutual Scoring of the Unlabeled Images (ICLR 2024), ViT-L-14-336 at 518 px',
     ('anomalib', '*', 'anomalib 2.7.0'): 'anomalib 2.7.0 run by the iadnb developers: 2-core CPU, batch 32, same data and weights',
 }
 _T1 = {('patchcore', 'LA'): (74.8, 93.9, 63.6, 57.8, 79.2, 74.0), ('patchcore', 'SA'): (80.1, 98.5, 87.9, 92.0, 88.0, 89.3),
@@ -128,6 +129,10 @@ _T6 = {  # PUAD's README (LeapMind/PUAD), MVTec LOCO image AUROC, (EfficientAD, 
           'splicing_connectors': (96.33, 96.76), 'average': (89.22, 93.18), 'mean15': (98.80, 98.30)},
     'm': {'breakfast_box': (85.66, 90.45), 'juice_bottle': (96.92, 99.92), 'pushpins': (96.83, 97.36), 'screw_bag': (78.92, 86.99),
           'splicing_connectors': (96.61, 97.49), 'average': (90.99, 94.44), 'mean15': (99.12, 98.48)},
+}
+_T7 = {  # MuSc (ViT-L-14-336 at 518 px, zero-shot): per category and MVTec AD's 15-category mean (mean15)
+    'grid': dict(image_auroc=98.7, pixel_auroc=98.2), 'transistor': dict(image_auroc=99.4, pixel_auroc=91.4),
+    'mean15': dict(image_auroc=97.8, image_f1_max=97.5, image_ap=99.1, pixel_auroc=97.3, pixel_f1_max=62.6, pixel_ap=62.7, pixel_aupro=93.8),
 }
 _ANOMALIB = [  # category, method, backbone, image AUROC, pixel AUROC, fit s, predict img/s, peak RSS MB
     ('grid', 'patchcore', 'efficientnet_lite0', 99.2, 92.6, 2485, 8.8, 1974),
@@ -157,6 +162,8 @@ def _published_rows()->list:
         for c, vals in cats.items():
             for m, x in zip(('efficientad', 'puad'), vals):
                 add('T6', m, 'paper', c, 'image_auroc', x, setting=size.upper(), backbone='pdn', dataset='mvtec_ad' if c == 'mean15' else 'mvtec_loco')
+    for c, mv in _T7.items():
+        for k, x in mv.items(): add('T7', 'musc', 'paper', c, k, x, backbone='clip:ViT-L-14-336')
     for c, m, b, *vals in _ANOMALIB:
         for k, x in zip(('image_auroc', 'pixel_auroc', 'fit_s', 'predict_img_s', 'peak_rss_mb'), vals):
             add('anomalib', m, 'anomalib 2.7.0', c, k, x, backbone=b)
@@ -164,7 +171,7 @@ def _published_rows()->list:
 
 PUBLISHED = pd.DataFrame(_published_rows())
 
-def published(table:str, # 'T1', 'T2', 'T3', 'T4', 'T6', 'T8' or 'anomalib'
+def published(table:str, # 'T1', 'T2', 'T3', 'T4', 'T6', 'T7', 'T8' or 'anomalib'
               **where # column == value filters, e.g. method='psad', variant='paper', category='grid'
              )->pd.DataFrame:
     "The rows of `PUBLISHED` of one table that match every filter."

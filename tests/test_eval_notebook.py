@@ -89,3 +89,18 @@ def test_efficientad_tables_notebook(tmp_path):
     t6 = __import__('pandas').read_csv(tmp_path / 'res' / 't6_synthloco.csv')
     assert list(t6['category']) == ['juice_bottle', 'pushpins', 'average'] and t6['paper PUAD (LOCO)'].iloc[-1] == 93.18
     assert (tmp_path / 'res' / 'maps.png').exists() and (tmp_path / 'res' / 'losses.png').exists()
+
+
+def test_musc_tables_notebook(tmp_path):
+    "T7 by one papermill call: seven metrics per category (a toy MVTec-layout category and two tiny SynthLOCO ones), published rows, figures."
+    from iadnb.data import make_toy_dataset
+    mv = make_toy_dataset(tmp_path / 'mv', 'mvtec_ad', n_train=2, n_good=4, n_bad=3, size=64)
+    env = {'IADNB_SYNTHLOCO': str(tmp_path / 'data' / 'synthloco')}
+    out = _papermill(tmp_path / 'out.ipynb', tmp_path, env_extra=env, nb=REPO / 'nbs' / 'musc_tables.ipynb', preset='fast',
+                     synthloco_preset='tiny', categories='juice_bottle,pushpins', mvtec_root=str(mv), mvtec_categories='toy',
+                     hparams='{"image_size": 64}', device='cpu', out_dir=str(tmp_path / 'res'), speed_csv='')
+    for s in ('img AUROC', 'pix F1-max', 'PRO', 'paper (ViT-L-14-336)', 'MVTec AD mean of 15', 'no speed table'): assert s in out, s
+    t7 = __import__('pandas').read_csv(tmp_path / 'res' / 't7.csv')
+    assert list(t7['category']) == ['toy', 'toy', 'juice_bottle', 'pushpins', 'MVTec AD mean of 15'], list(t7['category'])
+    assert t7['img AUROC'].iloc[-1] == 97.8 and t7['LA AUROC'].iloc[2] >= 0
+    assert (tmp_path / 'res' / 'maps.png').exists()

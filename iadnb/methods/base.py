@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ..core import AnomalyModel, Prediction, get_device, progress
-from ..backbones import FeatureExtractor, layers_for_strides
+from ..backbones import FeatureExtractor, layers_for_strides, ADAPTERS, parse_name
 from ..data import ImageTransform, make_loader
 
 # %% auto #0
@@ -88,8 +88,9 @@ class FeatureModel(AnomalyModel):
     def backbone(self)->FeatureExtractor:
         "The frozen feature extractor (built on first use)."
         if self._backbone is None:
+            vit = ADAPTERS[parse_name(self.hparams['backbone'])[0]].vit   # a ViT is built for the input size
             self._backbone = FeatureExtractor(self.hparams['backbone'], self.layers, weights=self.hparams['weights'],
-                                              device=self.device)
+                                              device=self.device, img_size=self.hparams['image_size'] if vit else None)
             if self.hparams.get('compile'): self._backbone.use_compiled(self.hparams['batch_size'])
         return self._backbone
 

@@ -1,0 +1,64 @@
+"MuSc from the user's side: zero-shot never opens a training image, and bad input (too few images, mixed sizes, a ViT size its patches cannot tile, absent ViT weights) is refused or handled as documented."
+from pathlib import Path
+import numpy as np
+import pytest
+from PIL import Image
+from iadnb.cli import main
+from iadnb.core import build_method, ConfigError, DataError, WeightsNotFoundError
+from iadnb.data import AnomalyDataset, load_category, make_toy_dataset
+from iadnb.evaluate import evaluate
+
+
+@pytest.fixture
+def toy(tmp_path):
+    return make_toy_dataset(tmp_path / 'data', 'mvtec_ad', n_train=4, n_good=4, n_bad=3, size=64)
+
+
+def test_zero_shot_never_reads_train(toy, monkeypatch):
+    "Every training image is unreadable and every image read is recorded: the run succeeds and opened none of train/."
+    for p in Path(toy, 'toy', 'train').rglob('*.png'): p.write_bytes(b'not an image')
+    import iadnb.data as data
+    opened, load = [], data.load_image
+    monkeypatch.setattr(data, 'load_image', lambda p: (opened.append(Path(p)), load(p))[1])
+    r = evaluate('musc', dataset='mvtec_ad', data_root=toy, categories='toy', image_size=64, device='cpu', out_dir=None)
+    cr = r.categories['toy']
+    assert cr.n_train == 0 and cr.metrics['image_auroc'] > 0.8
+    assert opened and not [p for p in opened if 'train' in p.parts], opened
+    assert {p.parent.parent.name for p in opened} == {'test'}
+
+
+def test_fewer_than_five_images_is_a_clear_error(toy):
+    data = load_category('mvtec_ad', toy, 'toy')
+    m = build_method('musc', preset='fast', image_size=64, device='cpu').fit(None)
+    with pytest.raises(DataError, match='at least 5'): m.predict(AnomalyDataset(data.test[:4], m.transform))
+    with pytest.raises(DataError, match='at least 5 reference'):
+        build_method('musc', preset='fast', image_size=64, device='cpu', reference_images=10).fit(AnomalyDataset(data.test[:3], m.transform))
+
+
+def test_mixed_sizes_are_resized_with_a_warning(toy):
+    "Documented behaviour: images of other sizes are resized to image_size (check_category warns); maps come at image_size."
+    p = sorted(Path(toy, 'toy', 'test', 'good').glob('*.png'))[0]
+    Image.open(p).resize((80, 48)).save(p)
+    with pytest.warns(UserWarning, match='sizes'):
+        r = evaluate('musc', dataset='mvtec_ad', data_root=toy, categories='toy', image_size=64, device='cpu', out_dir=None, pixel=False)
+    assert r.categories['toy'].maps.shape[1:] == (64, 64)
+
+
+def test_vit_size_its_patches_cannot_tile():
+    with pytest.raises(ConfigError, match=r'16-pixel patches: image_size=250 .* 240 or 256'):
+        build_method('musc', backbone='clip:ViT-B-16', image_size=250, weights=None)
+    assert build_method('musc', backbone='clip:ViT-B-16', image_size=256, weights=None).layers == ['2', '5', '8', '11']
+
+
+def test_bad_parameters():
+    with pytest.raises(ConfigError, match='odd'): build_method('musc', r_list=[1, 2])
+    with pytest.raises(ConfigError, match='divide_num'): build_method('musc', divide_num=0)
+
+
+def test_paper_preset_without_vit_weights_names_the_file(toy, monkeypatch, capsys):
+    monkeypatch.delenv('IADNB_WEIGHTS', raising=False); monkeypatch.delenv('IADNB_ONLINE', raising=False)
+    with pytest.raises(WeightsNotFoundError, match='ViT-L-14-336.openai'): build_method('musc', preset='paper')
+    with pytest.raises(SystemExit) as e:
+        main(['eval', '--method', 'musc', '--preset', 'paper', '--dataset', 'mvtec_ad', '--data-root', str(toy), '--device', 'cpu', '--out-dir', ''])
+    err = capsys.readouterr().err
+    assert e.value.code != 0 and 'ViT-L-14-336' in err and 'IADNB_WEIGHTS' in err and 'Traceback' not in err, err
