@@ -62,3 +62,14 @@ def test_paper_preset_without_vit_weights_names_the_file(toy, monkeypatch, capsy
         main(['eval', '--method', 'musc', '--preset', 'paper', '--dataset', 'mvtec_ad', '--data-root', str(toy), '--device', 'cpu', '--out-dir', ''])
     err = capsys.readouterr().err
     assert e.value.code != 0 and 'ViT-L-14-336' in err and 'IADNB_WEIGHTS' in err and 'Traceback' not in err, err
+
+
+def test_divide_num_subsets(toy):
+    "Random subsets (seeded, never by label) each scored on their own; a subset under 5 images is refused, naming the fix."
+    data = load_category('mvtec_ad', toy, 'toy')
+    m = build_method('musc', preset='fast', image_size=64, device='cpu', divide_num=2).fit(None)
+    ds = AnomalyDataset(data.test, m.transform)
+    p = m.predict(ds)
+    assert len(p.scores) == len(ds) == 10 and p.maps.shape == (10, 64, 64)
+    with pytest.raises(DataError, match=r'divide_num=3 splits 10 images into subsets of 3: .* divide_num <= 2'):
+        build_method('musc', preset='fast', image_size=64, device='cpu', divide_num=3).fit(None).predict(ds)
