@@ -290,7 +290,7 @@ def predict(self:MuSc, data # the images to score (zero-shot: all the test image
     size = (hp['image_size'],) * 2
     subsets = [np.arange(n)] if len(self.graph.reference) or hp['divide_num'] == 1 else \
               np.array_split(np.random.default_rng(hp['seed']).permutation(n), hp['divide_num'])   # random, never by label
-    if (small := min(map(len, subsets))) < 5:
+    if len(subsets) > 1 and (small := min(map(len, subsets))) < 5:
         raise DataError(f"divide_num={hp['divide_num']} splits {n} images into subsets of {small}: each needs at least 5 "
                         f"(use divide_num <= {max(1, n // 5)}).")
     raw, maps = torch.zeros(n, dtype=torch.float64), torch.zeros(n, *size)
