@@ -1,6 +1,7 @@
 "MuSc from the user's side: zero-shot never opens a training image, and bad input (too few images, mixed sizes, a ViT size its patches cannot tile, absent ViT weights) is refused or handled as documented."
 from pathlib import Path
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 from iadnb.cli import main
@@ -73,3 +74,17 @@ def test_divide_num_subsets(toy):
     assert len(p.scores) == len(ds) == 10 and p.maps.shape == (10, 64, 64)
     with pytest.raises(DataError, match=r'divide_num=3 splits 10 images into subsets of 3: .* divide_num <= 2'):
         build_method('musc', preset='fast', image_size=64, device='cpu', divide_num=3).fit(None).predict(ds)
+
+
+def test_clip_vit_path_one_forward_pass(toy):
+    "A CLIP ViT (random weights: no download) built for the input size: tokens and the RsCIN embedding from one pass, scores for every image."
+    from iadnb.methods.musc import features_and_embedding
+    data = load_category('mvtec_ad', toy, 'toy')
+    m = build_method('musc', backbone='clip:ViT-B-32', image_size=64, weights=None, device='cpu').fit(None)
+    ds = AnomalyDataset(data.test, m.transform)
+    x = torch.stack([ds[i]['image'] for i in range(3)])
+    feats, emb = features_and_embedding(m.backbone, x)
+    assert list(feats) == ['2', '5', '8', '11'] and feats['11'].shape == (3, 768, 2, 2)
+    assert emb.shape == (3, 512) and torch.allclose(emb, m.backbone.embed(x), atol=1e-5)   # the same embedding as a separate pass
+    p = m.predict(ds)
+    assert p.maps.shape == (len(ds), 64, 64) and np.isfinite(p.scores).all()
