@@ -88,3 +88,10 @@ def test_clip_vit_path_one_forward_pass(toy):
     assert emb.shape == (3, 512) and torch.allclose(emb, m.backbone.embed(x), atol=1e-5)   # the same embedding as a separate pass
     p = m.predict(ds)
     assert p.maps.shape == (len(ds), 64, 64) and np.isfinite(p.scores).all()
+
+
+def test_reference_mode_too_few_is_refused_at_fit(toy):
+    data = load_category('mvtec_ad', toy, 'toy')
+    with pytest.raises(ConfigError, match='reference_images'): build_method('musc', reference_images=-1)
+    m = build_method('musc', preset='fast', image_size=64, device='cpu', reference_images=3)
+    with pytest.raises(DataError, match='at least 5 images'): m.fit(AnomalyDataset(data.test, m.transform))

@@ -122,6 +122,11 @@ def features_and_embedding(fe:FeatureExtractor, # the frozen backbone
     return feats, F.normalize(emb.float(), dim=-1)
 
 # %% ../../nbs/17_musc.ipynb #ddc23939
+def _now(t:torch.Tensor)->float:
+    "A clock reading after the device has finished its queued work (GPU stage timings would otherwise time launches)."
+    if t.is_cuda: torch.cuda.synchronize(t.device)
+    return time.perf_counter()
+
 def ref_key(layer:str, r:int)->str: return f"{layer.replace('.', '-')}|{r}"   # module names cannot hold dots
 
 class MuScGraph(nn.Module):
@@ -158,10 +163,9 @@ def score_features(self:MuScGraph, feats:dict, # layer -> (N, C, h, w) token map
     for l, f in feats.items():
         N, _, h, w = f.shape; acc = 0.
         for r in self.r_list:
-            t = time.perf_counter(); z = lnamd(f, r); t_lnamd += time.perf_counter() - t
-            if self.half: z = z.half()
+            t = _now(f); z = lnamd(f, r); t_lnamd += _now(f) - t     # fp32: sqrt(2 - 2s) loses precision near s = 1 in fp16
             ref = self.reference[ref_key(l, r)].to(z) if len(self.reference) else None
-            t = time.perf_counter(); acc = acc + mutual_scores(z, self.interval, self.budget_mb, ref).float(); t_msm += time.perf_counter() - t
+            t = _now(z); acc = acc + mutual_scores(z, self.interval, self.budget_mb, ref); t_msm += _now(z) - t
         a = (acc / len(self.r_list)).view(N, 1, h, w)
         total = total + (a if (h, w) == tuple(grid) else F.interpolate(a, size=tuple(grid), mode='bilinear', align_corners=True))
     maps = total[:, 0] / len(feats)
@@ -202,7 +206,7 @@ class MuSc(FeatureModel):
                  divide_num:int=1, # score the images in this many random subsets (less time and memory, less accuracy)
                  reference_images:int=0, # 0 = zero-shot; n = score against n images drawn from what `fit` is given
                  budget_mb:float=512, # memory for mutual scoring's distance tensors (see `mutual_scores`)
-                 half:str|bool='auto', # fp16 scoring: 'auto' = on a GPU
+                 half:str|bool='auto', # keep token maps in fp16 ('auto' = on a GPU); similarities are always fp32
                  position_norm:bool=False, # zero-shot: subtract each map position's median over the images (not in the paper; see below)
                  image_norm:bool=False, # image score = map max minus the map's own median (not in the paper; see below)
                  weights:str|None='auto', # backbone weights: 'auto', a file, or None (random: timing only)
@@ -210,6 +214,7 @@ class MuSc(FeatureModel):
                  **kw):
         if any(r < 1 or r % 2 == 0 for r in r_list): raise ConfigError(f"r_list must hold positive odd sizes, got {list(r_list)}")
         if divide_num < 1: raise ConfigError(f"divide_num must be >= 1, got {divide_num}")
+        if reference_images < 0: raise ConfigError(f"reference_images must be 0 (zero-shot) or a count, got {reference_images}")
         if weights is not None: find_weights(backbone, weights)     # absent weights fail here, naming the file to supply
         source, _ = parse_name(backbone)
         if ADAPTERS[source].vit:
@@ -259,6 +264,7 @@ def fit(self:MuSc, train, # unlabeled images of the product; zero-shot mode neve
     self.reference_state, self.n_train = {}, 0
     if n:
         if len(train) < 5: raise DataError(f"reference mode needs at least 5 reference images; got {len(train)}")
+        interval_ranks(min(n, len(train)), self.hparams['interval'])     # too few for the interval: say so now, not at predict
         pick = np.sort(np.random.default_rng(self.hparams['seed']).choice(len(train), min(n, len(train)), replace=False))
         feats, _ = self._extract(torch.utils.data.Subset(train, pick.tolist()), 'MuSc reference')
         self.graph.set_reference(feats)
