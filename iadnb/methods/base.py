@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ..core import AnomalyModel, Prediction, get_device, progress
-from ..backbones import FeatureExtractor, layers_for_strides, ADAPTERS, parse_name
+from ..backbones import FeatureExtractor, layers_for_strides, default_layers, ADAPTERS, parse_name
 from ..data import ImageTransform, make_loader
 
 # %% auto #0
@@ -80,8 +80,9 @@ class FeatureModel(AnomalyModel):
 
     @property
     def layers(self)->list:
-        "The backbone layers used: `hparams['layers']`, or the stages with `default_strides`."
+        "The backbone layers used: `hparams['layers']`, else the stages with `default_strides` (a ViT: its `default_layers` blocks)."
         if self.hparams['layers'] is not None: return list(self.hparams['layers'])
+        if ADAPTERS[parse_name(self.hparams['backbone'])[0]].vit: return list(default_layers(self.hparams['backbone']))
         return layers_for_strides(self.hparams['backbone'], self.default_strides)
 
     @property

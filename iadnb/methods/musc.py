@@ -12,8 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 from ..core import register_method, Prediction, DataError, ConfigError, progress
-from ..backbones import FeatureExtractor, OpenClipViT, feature_info, default_layers, find_weights, parse_name, ADAPTERS
-from .base import FeatureModel
+from ..backbones import FeatureExtractor, OpenClipViT, feature_info, find_weights, parse_name, ADAPTERS
+from .base import FeatureModel, local_aggregate
 
 # %% auto #0
 __all__ = ['lnamd', 'patch_similarity', 'interval_ranks', 'mutual_scores', 'rscin', 'features_and_embedding', 'ref_key',
@@ -26,7 +26,7 @@ def lnamd(f:torch.Tensor, # (N, C, h, w) token maps of one layer
     "LNAMD: per-image layer norm over (C, h, w), r x r mean (zero padding counted), L2 norm -> (N, h*w, C)."
     if r < 1 or r % 2 == 0: raise ValueError(f"r must be a positive odd number, got {r}")
     f = F.layer_norm(f.float(), f.shape[1:], eps=1e-5)
-    if r > 1: f = F.avg_pool2d(f, r, stride=1, padding=r // 2, count_include_pad=True)
+    f = local_aggregate({'f': f}, r)['f']          # PatchCore's r x r mean: zero padding counted
     return F.normalize(f.flatten(2).transpose(1, 2), dim=-1)
 
 # %% ../../nbs/17_musc.ipynb #a4ad58a3
@@ -226,12 +226,6 @@ class MuSc(FeatureModel):
                          k_list=list(k_list), divide_num=divide_num, reference_images=reference_images, budget_mb=budget_mb,
                          half=half, position_norm=position_norm, image_norm=image_norm, weights=weights, batch_size=batch_size, **kw)
         self.timings = {}
-
-    @property
-    def layers(self)->list:
-        if self.hparams['layers'] is None and ADAPTERS[parse_name(self.hparams['backbone'])[0]].vit:
-            return list(default_layers(self.hparams['backbone']))    # MuSc's blocks (2, 5, 8, 11 for ViT-B)
-        return super().layers
 
     @property
     def splits_read(self)->tuple:
