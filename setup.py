@@ -19,7 +19,7 @@ extras = {
     'faiss': ['faiss-cpu'],          # exact CPU kNN; the torch backend is used without it
     'gpu': ['faiss-gpu'],            # do not install beside faiss-cpu: both provide `faiss`
     'clip': ['open_clip_torch'],     # ViT backbones (MuSc)
-    'export': ['onnx', 'onnxruntime'],
+    'export': ['onnx', 'onnxruntime', 'onnxscript', 'openvino'],
 }
 console_scripts = cfg.get('console_scripts', '').split()
 

@@ -179,7 +179,7 @@ def run_bench(a:argparse.Namespace)->int:
 # %% ../nbs/90_cli.ipynb #a279763b
 def export_command(model:str, # a model file written by `model.save(path)`
                    out:str|None=None, # the file to write; None = the model file with the format's suffix
-                   format:str='onnx', # the export format
+                   format:str='onnx', # the export format: onnx (onnxruntime) or openvino (an .xml + .bin IR)
                    check:bool=True, # compare the export with PyTorch on random images
                    trust:bool=False, # also read a model file pickled by an earlier iadnb (only a file you trust)
                   )->int:
@@ -187,18 +187,19 @@ def export_command(model:str, # a model file written by `model.save(path)`
     import numpy as np, torch
     from pathlib import Path
     from iadnb.core import AnomalyModel
-    from iadnb.export import check_exportable, export_onnx, OnnxModel
+    from iadnb.export import check_exportable, export_model, load_export, SUFFIX
     m = AnomalyModel.load(model, device='cpu', trust=trust)
     check_exportable(m, format)
-    path = export_onnx(m, out or Path(model).with_suffix('.onnx'))
-    print(f"{m.name} exported to {path} ({path.stat().st_size / 1e6:.1f} MB; input and outputs in {path.with_suffix('.json')})")
+    path = export_model(m, out or Path(model).with_suffix(SUFFIX[format]), format)
+    size = sum(p.stat().st_size for p in (path, path.with_suffix('.bin')) if p.is_file())
+    print(f"{m.name} exported to {path} ({size / 1e6:.1f} MB; input and outputs in {path.with_suffix('.json')})")
     if check:
         x = torch.rand(4, 3, *m.transform.output_size, generator=torch.Generator().manual_seed(0))
         tf = m.transform
         with torch.no_grad(): s, mp = m.graph((x - tf.mean) / tf.std)
-        s2, mp2 = OnnxModel(path)(x.numpy())
+        run = load_export(path); s2, mp2 = run(x.numpy())
         d = np.abs(s.numpy() - s2).max()
-        print(f"onnxruntime vs PyTorch on 4 random images: scores differ by at most {d:.2e} ({d / max(s.numpy().std(), 1e-12):.1e} "
+        print(f"{run.runtime} vs PyTorch on 4 random images: scores differ by at most {d:.2e} ({d / max(s.numpy().std(), 1e-12):.1e} "
               f"of their spread), maps by at most {np.abs(mp.numpy() - mp2).max():.2e}")
     return 0
 
@@ -276,7 +277,7 @@ def parser()->argparse.ArgumentParser:
     b = sub.add_parser('bench', help='fit / predict speed and peak memory of the methods', description=bench.__doc__, **kw)
     command_args(b, bench, choices={'methods': methods, 'dataset': datasets, 'preset': presets})
     command_args(b, bench_extras)
-    x = sub.add_parser('export', help="export a saved model's inference graph to ONNX", description=export_command.__doc__, **kw)
+    x = sub.add_parser('export', help="export a saved model's inference graph to ONNX or OpenVINO", description=export_command.__doc__, **kw)
     from iadnb.export import FORMATS
     command_args(x, export_command, choices={'format': list(FORMATS)})
     for act in x._actions:

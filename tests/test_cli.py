@@ -158,7 +158,7 @@ def test_python_dash_m_runs_the_cli():
 
 
 def test_export_writes_onnx_and_checks_it(tmp_path, capsys, monkeypatch):
-    "`iadnb export` of a saved PUAD writes .onnx + .json and prints the onnxruntime check; PatchCore is refused with the reason."
+    "`iadnb export` of a saved PUAD writes .onnx + .json (or OpenVINO .xml + .bin + .json) and prints the runtime's check; PatchCore is refused with the reason."
     import re
     from iadnb.core import build_method
     from iadnb.data import load_category, AnomalyDataset
@@ -173,6 +173,12 @@ def test_export_writes_onnx_and_checks_it(tmp_path, capsys, monkeypatch):
     per_std, map_diff = (float(v) for v in re.search(r'scores differ by at most \S+ \((\S+) of their spread\), maps by at most (\S+)', out).groups())
     assert map_diff < 1e-4 and per_std < 1e-4, out     # in units of the scores' spread: a 4-step PUAD's z-scores run into the thousands
     assert (tmp_path / 'm.onnx').stat().st_size > 10e6 and not list(tmp_path.glob('*.data'))   # the weights inside the one file
+    assert main(['export', '--model', str(tmp_path / 'm.pt'), '--format', 'openvino', '--out', str(tmp_path / 'ov' / 'm')]) == 0
+    out = capsys.readouterr().out
+    assert 'openvino vs PyTorch' in out and (tmp_path / 'ov' / 'm.bin').stat().st_size > 10e6, out
+    per_std, map_diff = (float(v) for v in re.search(r'scores differ by at most \S+ \((\S+) of their spread\), maps by at most (\S+)', out).groups())
+    assert map_diff < 1e-4 and per_std < 1e-4, out
+    assert sorted(p.name for p in (tmp_path / 'ov').iterdir()) == ['m.bin', 'm.json', 'm.xml']   # no temporary left
     pc = build_method('patchcore', image_size=64, device='cpu')
     pc.fit(AnomalyDataset(data.train, pc.transform)).save(tmp_path / 'pc.pt')
     with pytest.raises(SystemExit) as e: main(['export', '--model', str(tmp_path / 'pc.pt')])
