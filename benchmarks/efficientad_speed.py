@@ -1,4 +1,5 @@
-"""EfficientAD / PUAD inference speed: latency at batch 1 and throughput at batch 16, PyTorch and onnxruntime (CPU),
+"""EfficientAD / PUAD inference speed: latency at batch 1 and throughput at batch 16, PyTorch, onnxruntime and OpenVINO
+(CPU; OpenVINO when installed),
 and PyTorch fp16 on a GPU when there is one. Weights do not change the speed: the graphs are untrained unless --model
 names a saved model.
 
@@ -28,18 +29,21 @@ def model_for(size:str, path:str|None):
     return m
 
 def bench(size:str, path:str|None, threads:int, n:int)->list:
-    from iadnb.export import export_onnx, OnnxModel, ExportGraph
+    from iadnb.export import export_onnx, export_openvino, OnnxModel, OpenVinoModel, ExportGraph, openvino
+    from iadnb.core import ConfigError
     torch.set_num_threads(threads)
     m = model_for(size, path); tf = m.transform
     g = ExportGraph(m.graph, tf.mean.flatten().tolist(), tf.std.flatten().tolist()).eval()
     rows = []
     with tempfile.TemporaryDirectory() as d:
-        ox = OnnxModel(export_onnx(m, Path(d) / 'm.onnx'), threads=threads)
+        runtimes = [('onnxruntime', OnnxModel(export_onnx(m, Path(d) / 'm.onnx'), threads=threads))]
+        try: openvino(); runtimes.append(('openvino', OpenVinoModel(export_openvino(m, Path(d) / 'm.xml'), threads=threads)))
+        except ConfigError as e: print(f'OpenVINO skipped: {e}')
         for bs in (1, 16):
             x = torch.rand(bs, 3, 256, 256)
             with torch.inference_mode(): tt = timed(lambda: g(x), n if bs == 1 else max(3, n // 8))
-            to = timed(lambda: ox(x.numpy()), n if bs == 1 else max(3, n // 8))
-            for rt, ts in (('pytorch', tt), ('onnxruntime', to)):
+            timings = [('pytorch', tt)] + [(name, timed(lambda: r(x.numpy()), n if bs == 1 else max(3, n // 8))) for name, r in runtimes]
+            for rt, ts in timings:
                 rows.append(dict(size=size.upper(), runtime=rt, device=f'cpu x{threads}', precision='fp32', batch=bs,
                                  ms_per_batch=1000 * statistics.median(ts), img_s=bs / statistics.median(ts)))
     if torch.cuda.is_available():

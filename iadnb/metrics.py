@@ -12,7 +12,7 @@ from scipy import ndimage
 # %% auto #0
 __all__ = ['binary_counts', 'auroc', 'average_precision', 'f1_max', 'image_metrics', 'split_auroc', 'area_under_curve',
            'pro_curve', 'aupro', 'pixel_metrics', 'spro_curve', 'spro', 'plot_roc', 'plot_score_histogram',
-           'confusion_matrix', 'class_iou', 'mean_iou']
+           'confusion_matrix', 'class_iou', 'mean_iou', 'matched_iou']
 
 # %% ../nbs/07_metrics.ipynb #4058f111
 def _np(x)->np.ndarray:
@@ -324,3 +324,17 @@ def mean_iou(pred, true, n_classes:int, # predicted ids, true ids, K
     iou = class_iou(pred, true, n_classes)
     if ignore_background: iou = iou[1:]
     return float(np.nanmean(iou)) if np.isfinite(iou).any() else float('nan')
+
+# %% ../nbs/07_metrics.ipynb #feeac7b1
+def matched_iou(pred, # (N, H, W) or any shape: predicted ids 0..n_pred-1, arbitrary numbering
+                true, # same shape: true class ids 0..n_true-1
+                n_pred:int, n_true:int)->tuple:
+    "(IoU per true class `(n_true,)` after the best one-to-one matching, {predicted id: true id})."
+    from scipy.optimize import linear_sum_assignment
+    p, t = _np(pred).reshape(-1).astype(np.int64), _np(true).reshape(-1).astype(np.int64)
+    if p.shape != t.shape: raise ValueError(f"prediction has {p.size} pixels but the truth {t.size}: shapes must match.")
+    cm = np.bincount(t * n_pred + p, minlength=n_true * n_pred).reshape(n_true, n_pred).astype(np.float64)
+    iou = cm / np.maximum(cm.sum(1, keepdims=True) + cm.sum(0, keepdims=True) - cm, 1)
+    r, c = linear_sum_assignment(-iou)
+    per = np.zeros(n_true); per[r] = iou[r, c]
+    return per, {int(j): int(i) for i, j in zip(r, c)}
