@@ -65,12 +65,12 @@ class MemoryScorer:
         return np.array([D[i][np.argsort(D[i], kind='stable') == 1][0] for i in range(n)])
 
 # %% ../nbs/06_fusion.ipynb #b5048aa2
-SCALINGS = ('none', 'std', 'max')
+SCALINGS = ('none', 'std', 'max', 'trimmed')
 COMBINES = ('sum', 'max')
 
 class ScoreScaler:
     "Affine scaling of one detector's scores by statistics of its training scores."
-    def __init__(self, mode:str='max', # 'none', 'std' or 'max'
+    def __init__(self, mode:str='max', # 'none', 'std', 'max' or 'trimmed'
                  eps:float=1e-10):
         if mode not in SCALINGS: raise ValueError(f"scaling mode {mode!r}; choose one of {SCALINGS}")
         self.mode, self.eps = mode, eps
@@ -80,18 +80,22 @@ class ScoreScaler:
         s = check_finite(train_scores, 'training scores').astype(np.float64).reshape(-1)
         if len(s) == 0: raise ValueError("no training scores to fit the scaling on")
         self.mean, self.std, self.max = s.mean(), s.std(ddof=0), s.max()
+        lo, hi = np.percentile(s, [20, 80]); t = s[(s > lo) & (s < hi)]
+        if len(t) == 0: t = s                   # fewer than ~5 distinct scores: nothing lies strictly inside
+        self.trim_mean, self.trim_std = t.mean(), (t.std(ddof=0) if t.std(ddof=0) >= 1e-3 else 1.)   # CSAD's export: std < 1e-3 -> 1
         return self
 
     def __call__(self, scores)->np.ndarray:
         s = check_finite(scores, 'scores').astype(np.float64)
         if self.mode == 'none': return s
         if self.mode == 'std': return (s - self.mean) / (self.std + self.eps)
+        if self.mode == 'trimmed': return (s - self.trim_mean) / self.trim_std
         return s / (self.max + self.eps)
 
 def fuse_scores(scores:dict, # detector name -> (M,) test scores
                 train_scores:dict, # detector name -> (N,) training scores (for the scaling)
                 use:Sequence[str]|None=None, # detectors to sum; None = all in `scores`
-                mode:str='max', # scaling: 'none', 'std' or 'max'
+                mode:str='max', # scaling: 'none', 'std', 'max' or 'trimmed'
                 combine:str='sum' # 'sum' of the scaled scores (PSAD) or their 'max'
                )->np.ndarray:
     "Sum (or maximum) of the scaled scores of the chosen detectors."
