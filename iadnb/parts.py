@@ -12,9 +12,9 @@ from .core import progress
 from .backbones import FeatureExtractor
 
 # %% auto #0
-__all__ = ['CONTACT_MIN_STD', 'LENGTH_MIN_STD', 'COUNT_MIN_STD', 'part_descriptors', 'component_areas', 'count_thresholds',
-           'component_counts', 'part_contacts', 'contact_pairs', 'contact_spread', 'piece_lengths', 'length_reference',
-           'PartDescriptors']
+__all__ = ['CONTACT_MIN_STD', 'LENGTH_MIN_STD', 'COUNT_MIN_STD', 'part_descriptors', 'region_histograms', 'component_areas',
+           'count_thresholds', 'component_counts', 'part_contacts', 'contact_pairs', 'contact_spread', 'piece_lengths',
+           'length_reference', 'PartDescriptors']
 
 # %% ../nbs/09_parts.ipynb #1135e9fc
 @torch.no_grad()
@@ -43,6 +43,16 @@ def part_descriptors(fe:FeatureExtractor, # frozen feature extractor (levels of 
         c = torch.einsum('bchw,bkhw->bkc', f, oh) / (cnt[..., None] + 1)
         hist.append(cnt.double().cpu()); comp.append(c[:, 1:].flatten(1).double().cpu())
     return torch.cat(hist).numpy(), torch.cat(comp).numpy()
+
+# %% ../nbs/09_parts.ipynb #a6eb6f55
+def region_histograms(parts:torch.Tensor, # (B, H, W) class ids, or (B, K, H, W) class probabilities / one-hot
+                      n_classes:int, # K, background (0) included
+                      grid:int=1 # g: fractions in each cell of a g x g grid (CSAD: 1 and 2)
+                     )->torch.Tensor:
+    "(B, g*g*K) class fractions per cell, cells column by column (top-left, bottom-left, top-right, ...); background bin 0."
+    oh = parts.float() if parts.ndim == 4 else F.one_hot(parts.long(), n_classes).permute(0, 3, 1, 2).float()
+    h = F.adaptive_avg_pool2d(oh, grid) * (torch.arange(n_classes, device=oh.device) > 0).float()[:, None, None]
+    return h.permute(0, 3, 2, 1).flatten(1)     # (B, x, y, K): x outer, y inner, as CSAD's patch loop
 
 # %% ../nbs/09_parts.ipynb #1ee2dcea
 def component_areas(parts, # (N, H, W) class ids (array or tensor)
