@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['MOVED_CLASSES', 'MODEL_FORMAT', 'STATE_CLASSES', 'METHODS', 'ENTRY_POINT_GROUP', 'DataError', 'WeightsNotFoundError',
-           'ConfigError', 'ModelFileError', 'get_device', 'seed_everything', 'progress_mode', 'progress',
-           'check_finite', 'Prediction', 'atomic_path', 'write_text_atomic', 'state_class', 'encode_state',
+__all__ = ['MOVED_CLASSES', 'MODEL_FORMAT', 'STATE_CLASSES', 'SPLITS', 'METHODS', 'ENTRY_POINT_GROUP', 'DataError',
+           'WeightsNotFoundError', 'ConfigError', 'ModelFileError', 'get_device', 'seed_everything', 'progress_mode',
+           'progress', 'check_finite', 'Prediction', 'atomic_path', 'write_text_atomic', 'state_class', 'encode_state',
            'decode_state', 'AnomalyModel', 'gaussian_blur', 'upsample', 'register_method', 'available_methods',
            'method_class', 'resolve_preset', 'build_method', 'hparam_names', 'check_hparams', 'project_root',
            'project_path', 'to_jsonable']
@@ -199,13 +199,15 @@ def decode_state(x:Any, # what `encode_state` returned, read back
     return x
 
 # %% ../nbs/00_core.ipynb #ff5dd62d
+SPLITS = ('train', 'validation', 'test')   # a data set's splits, in the order they are read
+
 class AnomalyModel:
     "Base class: `fit` on normal images, `predict` scores and maps, `save` / `load`."
     name: str = 'model'
     _state_keys: tuple = ()   # attribute names holding the fitted state
     cpu_preset: str = 'paper' # what preset='auto' means on a CPU (methods whose paper schedule needs a GPU say 'fast')
     graph: torch.nn.Module|None = None  # the inference graph, once fitted or loaded
-    splits_read: tuple = ('train', 'validation', 'test')  # the splits `evaluate` checks and hands over (zero-shot methods: 'test')
+    splits_read: tuple = SPLITS  # the splits `evaluate` checks and hands over (zero-shot methods: 'test')
 
     def __init__(self, **hparams):
         check_hparams(type(self), hparams)

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from .core import DataError, progress
+from .core import DataError, SPLITS, progress
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'DATASETS', 'TOY_DEFECTS', 'MIN_IMAGE_SIDE', 'IMAGENET_MEAN', 'IMAGENET_STD', 'is_image_file',
@@ -127,7 +127,7 @@ class CategoryData:
     def split(self, name:str # 'train' | 'validation' | 'test'
              )->list[Sample]:
         "The samples of one split."
-        if name not in ('train', 'validation', 'test'):
+        if name not in SPLITS:
             raise ValueError(f"split must be 'train', 'validation' or 'test', not {name!r}")
         return getattr(self, name)
 
@@ -553,7 +553,7 @@ def _listing(paths:list, n:int=5)->str:
     return ', '.join(str(p) for p in paths[:n]) + (f' and {len(paths) - n} more' if len(paths) > n else '')
 
 def check_category(data:CategoryData, # a loaded category
-                   splits:Sequence[str]=('train', 'validation', 'test'), # the splits a run will read
+                   splits:Sequence[str]=SPLITS, # the splits a run will read
                    pixel:bool=True, # masks are needed (pixel metrics); False checks images only
                    workers:int|None=None # threads; None = up to 8
                   )->DataCheck:

@@ -8,7 +8,7 @@ import json, time, resource, platform, os, traceback, warnings
 from pathlib import Path
 import pandas as pd
 import torch
-from .core import (build_method, resolve_preset, get_device, seed_everything, to_jsonable, project_path, DataError,
+from .core import (SPLITS, build_method, resolve_preset, get_device, seed_everything, to_jsonable, project_path, DataError,
                         write_text_atomic, atomic_path)
 from .data import load_category, list_categories, AnomalyDataset, check_category
 from .metrics import image_metrics, split_auroc, pixel_metrics, spro
@@ -47,7 +47,7 @@ def evaluate_category(model, # an unfitted `AnomalyModel` (e.g. from `build_meth
                       pixel:bool=True, # compute pixel metrics when maps and masks exist
                      )->CategoryResult:
     "Fit `model` on `data.train`, predict `data.test`; return predictions, metrics and timings."
-    tf, read = model.transform, getattr(model, 'splits_read', ('train', 'validation', 'test'))
+    tf, read = model.transform, getattr(model, 'splits_read', SPLITS)
     train = AnomalyDataset(data.train if 'train' in read else [], tf, defects=data.defects)   # a zero-shot method gets no training image
     val = AnomalyDataset(data.validation, tf, defects=data.defects) if data.validation and 'validation' in read else None
     test = AnomalyDataset(data.test, tf, defects=data.defects)
@@ -113,7 +113,7 @@ def check_inputs(dataset:str, # registry name of the data set
                  root:str|Path, # its folder
                  categories:list, # the categories a run will use
                  pixel:bool=True, # masks are needed (pixel metrics)
-                 splits:tuple=('train', 'validation', 'test') # the splits the method reads
+                 splits:tuple=SPLITS # the splits the method reads
                 )->dict:
     "Load and check every category; all problems in one `DataError`, warnings shown; returns category -> `CategoryData`."
     datas, problems = {}, []
@@ -155,7 +155,7 @@ def evaluate(method:str='patchcore', # a method name: 'patchcore', 'padim', 'spa
     categories = categories or list_categories(dataset, root)
     if not categories: raise DataError(f"No categories found under {root} for dataset={dataset!r}.")
     out = None if out_dir is None else prepare_out_dir(out_dir, overwrite)
-    datas = check_inputs(dataset, root, categories, pixel, getattr(probe, 'splits_read', ('train', 'validation', 'test')))
+    datas = check_inputs(dataset, root, categories, pixel, getattr(probe, 'splits_read', SPLITS))
     if not pixel: print(f"pixel=False: image metrics only (no masks read)", flush=True)
     config = dict(method=method, dataset=dataset, data_root=str(root), categories=categories, preset=preset,
                   backbone=hp.get('backbone'), image_size=hp.get('image_size'), device=dev, seed=seed, pixel=pixel,

@@ -19,8 +19,9 @@ from .methods.base import pool_channels
 
 # %% auto #0
 __all__ = ['PDN_SIZES', 'NOT_IMAGES', 'TEACHER_FORMAT', 'QUANTILE_KEYS', 'pdn', 'pdn_grid', 'AutoEncoder', 'image_pool',
-           'pool_digest', 'PoolImages', 'imagenet_normalize', 'TeacherConfig', 'TeacherTarget', 'cache_root',
-           'distil_teacher', 'cached_teacher', 'read_teacher_file', 'load_by_order', 'read_quantiles', 'load_released']
+           'pool_digest', 'PoolImages', 'imagenet_normalize', 'normalized_batches', 'TeacherConfig', 'TeacherTarget',
+           'cache_root', 'distil_teacher', 'cached_teacher', 'read_teacher_file', 'load_by_order', 'read_quantiles',
+           'load_released']
 
 # %% ../nbs/09b_pdn.ipynb #6c921621
 PDN_SIZES = ('s', 'm')
@@ -129,6 +130,13 @@ def imagenet_normalize(x:torch.Tensor # (B, 3, H, W) in [0, 1]
                       )->torch.Tensor:
     "ImageNet normalisation: what every PDN takes as input."
     return (x - x.new_tensor(IMAGENET_MEAN)[:, None, None]) / x.new_tensor(IMAGENET_STD)[:, None, None]
+
+def normalized_batches(images:torch.Tensor, # (N, 3, H, W) uint8
+                       device, # where the batches go
+                       batch_size:int=8):
+    "Yield ImageNet-normalised float batches of `images` on `device`: the input loop of every PDN pass over stored images."
+    for i in range(0, len(images), batch_size):
+        yield imagenet_normalize(images[i:i + batch_size].to(device).float() / 255)
 
 # %% ../nbs/09b_pdn.ipynb #d7306c02
 @dataclass

@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from ..core import AnomalyModel, Prediction, DataError, ModelFileError, register_method, get_device, seed_everything, progress
 from ..data import ImageTransform, decode_images, make_loader
 from ..pdn import (pdn, AutoEncoder, PDN_SIZES, TeacherConfig, cached_teacher, read_teacher_file, image_pool, PoolImages,
-                       imagenet_normalize, load_released, load_by_order)
+                       imagenet_normalize, normalized_batches, load_released, load_by_order)
 
 # %% auto #0
 __all__ = ['EfficientADGraph', 'augment', 'hard_loss', 'efficientad_losses', 'teacher_stats', 'map_quantiles', 'EfficientAD',
@@ -105,8 +105,8 @@ def teacher_stats(teacher:nn.Module, images:torch.Tensor, # (N, 3, H, W) uint8
     "Per-channel mean and (unbiased) std of the teacher's outputs over all positions of `images`."
     dev = next(teacher.parameters()).device
     n = s1 = s2 = 0
-    for i in range(0, len(images), batch_size):
-        t = teacher(imagenet_normalize(images[i:i + batch_size].to(dev).float() / 255)).double()
+    for x in normalized_batches(images, dev, batch_size):
+        t = teacher(x).double()
         s1 = s1 + t.sum((0, 2, 3)); s2 = s2 + (t ** 2).sum((0, 2, 3)); n += t.numel() // t.shape[1]
     mean = s1 / n
     return mean.float(), ((s2 - n * mean ** 2) / (n - 1)).clamp_min(1e-12).sqrt().float()
@@ -116,8 +116,8 @@ def map_quantiles(graph:EfficientADGraph, images:torch.Tensor, batch_size:int=8)
     "The 0.9 / 0.995 quantiles of both upsampled maps over the validation pixels, and the pooled features."
     dev = graph.t_mean.device
     st, ae, fs = [], [], []
-    for i in range(0, len(images), batch_size):
-        m_st, m_ae, f = graph.raw_maps(imagenet_normalize(images[i:i + batch_size].to(dev).float() / 255))
+    for x in normalized_batches(images, dev, batch_size):
+        m_st, m_ae, f = graph.raw_maps(x)
         st.append(graph.upsample(m_st).cpu().numpy().ravel()); ae.append(graph.upsample(m_ae).cpu().numpy().ravel()); fs.append(f.cpu())
     st, ae = np.concatenate(st), np.concatenate(ae)
     return torch.tensor([*np.quantile(st, [.9, .995]), *np.quantile(ae, [.9, .995])], dtype=torch.float32), torch.cat(fs)
@@ -257,8 +257,7 @@ def train_networks(self:EfficientAD, graph:EfficientADGraph, imgs:torch.Tensor, 
 def pooled_features(graph:EfficientADGraph, images:torch.Tensor, which:str='student', batch_size:int=8)->torch.Tensor:
     "(N, 384) spatial means of the student's teacher half ('student') or of the normalised teacher ('teacher')."
     dev, out = graph.t_mean.device, []
-    for i in range(0, len(images), batch_size):
-        x = imagenet_normalize(images[i:i + batch_size].to(dev).float() / 255)
+    for x in normalized_batches(images, dev, batch_size):
         f = graph.student(x)[:, :384] if which == 'student' else (graph.teacher(x) - graph.t_mean[:, None, None]) / graph.t_std[:, None, None]
         out.append(f.mean((2, 3)).cpu())
     return torch.cat(out)
@@ -289,8 +288,8 @@ def outputs_of(self:EfficientADGraph, images:torch.Tensor, # (N, 3, H, W) uint8
                batch_size:int=8)->tuple:
     "`outputs` of uint8 images, batch by batch, on the CPU."
     dev, sc, ms = self.t_mean.device, [], []
-    for i in range(0, len(images), batch_size):
-        s, m = self.outputs(imagenet_normalize(images[i:i + batch_size].to(dev).float() / 255))
+    for x in normalized_batches(images, dev, batch_size):
+        s, m = self.outputs(x)
         sc.append({k: v.cpu() for k, v in s.items()}); ms.append(m.cpu())
     return {k: torch.cat([s[k] for s in sc]) for k in sc[0]}, torch.cat(ms)
 
