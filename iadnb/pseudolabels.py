@@ -149,7 +149,7 @@ def component_crop(image:np.ndarray, # (H, W, 3) uint8 RGB
 def component_embeddings(fe, # a `FeatureExtractor` (its last layer is used)
                          crops:np.ndarray, # (M, S, S, 3) uint8 crops (`component_crop`)
                          n_rotations:int=8, # angles linspace(0, 360, n) (CSAD: 60)
-                         batch_size:int=128 # images per backbone call (crops x rotations)
+                         batch_size:int=64 # images per backbone call (crops x rotations; 64 measured fastest on 2 cores)
                         )->np.ndarray:
     "(M, C) float32: L2-normalised, rotation-averaged mean of the last layer's map per crop."
     x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2)
