@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib, json, os, pickle, time
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
@@ -19,9 +19,9 @@ from .methods.base import pool_channels
 
 # %% auto #0
 __all__ = ['PDN_SIZES', 'NOT_IMAGES', 'TEACHER_FORMAT', 'QUANTILE_KEYS', 'pdn', 'pdn_grid', 'AutoEncoder', 'image_pool',
-           'pool_digest', 'PoolImages', 'imagenet_normalize', 'normalized_batches', 'TeacherConfig', 'TeacherTarget',
-           'cache_root', 'distil_teacher', 'cached_teacher', 'read_teacher_file', 'load_by_order', 'read_quantiles',
-           'load_released']
+           'pool_digest', 'PoolImages', 'imagenet_normalize', 'normalized_batches', 'penalty_iterator', 'TeacherConfig',
+           'TeacherTarget', 'cache_root', 'distil_teacher', 'cached_teacher', 'read_teacher_file', 'load_by_order',
+           'read_quantiles', 'load_released']
 
 # %% ../nbs/09b_pdn.ipynb #6c921621
 PDN_SIZES = ('s', 'm')
@@ -50,14 +50,15 @@ class AutoEncoder(nn.Module):
     "EfficientAD's autoencoder: six strided convolutions down to a 64 x 1 x 1 code, eight upsampling convolutions back to the PDN grid."
     def __init__(self, out_channels:int=384, # the teacher's channels
                  image_size:int=256, # input side (the decoder's last resize targets the PDN grid of this size)
-                 dropout:float=0.2): # after each upsampling convolution, while training
+                 dropout:float=0.2, # after each upsampling convolution, while training
+                 grid:int|None=None): # output side; None = the unpadded PDN's grid (CSAD: 64, its padded student's)
         super().__init__()
         if image_size != 256: raise ValueError(f"image_size={image_size}: the autoencoder's layer sizes are those of the paper, for 256 px inputs")
         ch = [3, 32, 32, 64, 64, 64]
         enc = []
         for a, b in zip(ch, ch[1:]): enc += [nn.Conv2d(a, b, 4, stride=2, padding=1), nn.ReLU()]
         self.encoder = nn.Sequential(*enc, nn.Conv2d(64, 64, 8))
-        self.up_sizes, self.grid = (3, 8, 15, 32, 63, 127), pdn_grid(image_size)
+        self.up_sizes, self.grid = (3, 8, 15, 32, 63, 127), grid or pdn_grid(image_size)
         self.ups = nn.ModuleList(nn.Conv2d(64, 64, 4, padding=2) for _ in self.up_sizes)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, out_channels, 3, padding=1))
@@ -133,10 +134,23 @@ def imagenet_normalize(x:torch.Tensor # (B, 3, H, W) in [0, 1]
 
 def normalized_batches(images:torch.Tensor, # (N, 3, H, W) uint8
                        device, # where the batches go
-                       batch_size:int=8):
-    "Yield ImageNet-normalised float batches of `images` on `device`: the input loop of every PDN pass over stored images."
+                       batch_size:int=8,
+                       mean:Sequence[float]=IMAGENET_MEAN, std:Sequence[float]=IMAGENET_STD): # the normalisation (default ImageNet's)
+    "Yield normalised float batches of `images` on `device`: the input loop of every PDN pass over stored images."
+    m, s = (torch.as_tensor(v, dtype=torch.float32, device=device).reshape(3, 1, 1) for v in (mean, std))
     for i in range(0, len(images), batch_size):
-        yield imagenet_normalize(images[i:i + batch_size].to(device).float() / 255)
+        yield (images[i:i + batch_size].to(device).float() / 255 - m) / s
+
+def penalty_iterator(train, # the category's training data set (its own folder is left out of the pool)
+                     pool:str|Path|None=None, # as `image_pool`
+                     limit:int=2000, # pool images kept (a seeded sample)
+                     n:int=1000, # images drawn (with replacement): one per training step
+                     seed:int=0)->Iterator:
+    "Pool images for a penalty loss, `(1, 3, 256, 256)` in `[0, 1]`: resized to 512, 30 % grey, centre 256 crop (EfficientAD's, CSAD's)."
+    own = {s.path.parent.parent.parent for s in train.samples}     # <category>/train/good/x.png -> <category>
+    paths = image_pool(pool, exclude=sorted(own), limit=limit, seed=seed)
+    sampler = torch.utils.data.RandomSampler(paths, replacement=True, num_samples=n, generator=torch.Generator().manual_seed(seed + 1))
+    return iter(torch.utils.data.DataLoader(PoolImages(paths, 512, 0.3, crop=256), batch_size=1, sampler=sampler))
 
 # %% ../nbs/09b_pdn.ipynb #d7306c02
 @dataclass

@@ -304,7 +304,7 @@ def pseudo_labels(images, # (N, H, W, 3) uint8 RGB training images (one category
     good, main = select_good(H, good_fraction, filter_hist)
     cls, keep = pseudo_classes(maps, H, main, min_class_area)
     K = len(keep) + 1
-    hist = np.stack([np.bincount(m.ravel(), minlength=K) / m.size for m in cls]); hist[:, 0] = 0
+    hist = np.concatenate([np.zeros((len(H), 1)), H[:, keep]], 1)    # the kept clusters' fractions; background column 0
     info.update(bandwidth=bw, clusters=n_clusters, main_cluster=int(main.sum()), clustering_s=time.perf_counter() - t)
     return PseudoLabels(cls, good, K, hist, idx, info)
 

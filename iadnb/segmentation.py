@@ -235,6 +235,8 @@ class SegTrainConfig:
     flip:bool = False              # random flips (stage 2)
     photometric_p:float = 0.2      # probability of each photometric change
     hist_classes:tuple|None = None # classes of the histogram loss; None = all foreground
+    ent_weight:float = 10.         # weight of the entropy loss (PSAD: 10, CSAD: 1)
+    hist_weight:float = 1.         # weight of the histogram loss (PSAD: 1, CSAD: 10)
     max_steps_per_epoch:int|None = None   # cap on steps per epoch (None = a full pass)
     loss_size:int|None = None      # compute the losses on logits and labels resized to this side (None = image size)
     aug_copies:int = 0             # frozen backbone only: encode this many augmented copies of each labelled
@@ -313,8 +315,8 @@ def train_segmenter(model:_Segmenter, # a `PartSegmenter` or `UNetSegmenter`
                 cu = coord_grid(len(sel), H, W, dev)
                 if cache is not None: lu = model.decode([z[sel].to(dev).float() for z in cache], cu, out)
                 else: lu = model.decode(model.encode(_to01(unlabelled[sel], dev)), cu, out)
-                if use_ent: loss = loss + entropy_loss(lu)
-                if use_hist: loss = loss + histogram_loss(lu, class_proportions(labels[li].to(dev).long(), K), cfg.hist_classes)
+                if use_ent: loss = loss + entropy_loss(lu, cfg.ent_weight)
+                if use_hist: loss = loss + cfg.hist_weight * histogram_loss(lu, class_proportions(labels[li].to(dev).long(), K), cfg.hist_classes)
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             tot += loss.item()
         history.append(tot / steps)

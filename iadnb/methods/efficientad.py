@@ -6,7 +6,7 @@
 from __future__ import annotations
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
@@ -14,13 +14,13 @@ import torch.nn.functional as F
 import torchvision.transforms.functional as TF
 from fastcore.basics import patch
 from ..core import AnomalyModel, Prediction, DataError, ModelFileError, register_method, get_device, seed_everything, progress
-from ..data import ImageTransform, decode_images, make_loader
-from ..pdn import (pdn, AutoEncoder, PDN_SIZES, TeacherConfig, cached_teacher, read_teacher_file, image_pool, PoolImages,
+from ..data import ImageTransform, decode_images, make_loader, IMAGENET_MEAN, IMAGENET_STD
+from ..pdn import (pdn, AutoEncoder, PDN_SIZES, TeacherConfig, cached_teacher, read_teacher_file, penalty_iterator,
                        imagenet_normalize, normalized_batches, load_released, load_by_order)
 
 # %% auto #0
 __all__ = ['EfficientADGraph', 'augment', 'hard_loss', 'efficientad_losses', 'teacher_stats', 'map_quantiles', 'EfficientAD',
-           'pooled_features', 'fit_gaussian']
+           'hold_out', 'pooled_features', 'fit_gaussian']
 
 # %% ../../nbs/16_efficientad.ipynb #967d89ff
 class EfficientADGraph(nn.Module):
@@ -100,12 +100,13 @@ def efficientad_losses(graph:EfficientADGraph, # teacher normalisation set; stud
 
 # %% ../../nbs/16_efficientad.ipynb #aede6972
 @torch.no_grad()
-def teacher_stats(teacher:nn.Module, images:torch.Tensor, # (N, 3, H, W) uint8
-                  batch_size:int=8)->tuple:
+def teacher_stats(teacher:Callable, images:torch.Tensor, # a module (or function) of normalised images; (N, 3, H, W) uint8
+                  batch_size:int=8, mean=IMAGENET_MEAN, std=IMAGENET_STD, # the teacher's input normalisation
+                  device=None)->tuple: # where it runs; None = where the teacher's parameters are
     "Per-channel mean and (unbiased) std of the teacher's outputs over all positions of `images`."
-    dev = next(teacher.parameters()).device
+    dev = device or next(teacher.parameters()).device
     n = s1 = s2 = 0
-    for x in normalized_batches(images, dev, batch_size):
+    for x in normalized_batches(images, dev, batch_size, mean, std):
         t = teacher(x).double()
         s1 = s1 + t.sum((0, 2, 3)); s2 = s2 + (t ** 2).sum((0, 2, 3)); n += t.numel() // t.shape[1]
     mean = s1 / n
@@ -205,19 +206,27 @@ def _images(self:EfficientAD, data, desc:str)->torch.Tensor:
     return decode_images(data.samples, {'x': ImageTransform(self.hparams['image_size'], mean=(0, 0, 0), std=(1, 1, 1))},
                          desc=desc, uint8=['x'])['x']
 
+def hold_out(imgs:torch.Tensor, # (N, ...) training images
+             val_imgs:torch.Tensor|None, # the data set's validation images, or None
+             fraction:float=0.15, # held out when `val_imgs` is None
+             seed:int=0, who:str='EfficientAD')->tuple:
+    "(training, validation) images: the given validation images, or a seeded held-out `fraction` of the training ones."
+    if val_imgs is not None:
+        if len(val_imgs) < 2: raise DataError(f"{who} needs at least 2 validation images (map quantiles, score standardisation); got {len(val_imgs)}.")
+        return imgs, val_imgs
+    n_val = max(2, round(fraction * len(imgs)))
+    if len(imgs) - n_val < 2:
+        raise DataError(f"{who} needs at least {n_val + 2} training images to hold {n_val} out for validation; got {len(imgs)}. "
+                        f"Give validation images (a validation/good folder) or more training images.")
+    perm = torch.randperm(len(imgs), generator=torch.Generator().manual_seed(seed))
+    return imgs[perm[n_val:].sort().values], imgs[perm[:n_val].sort().values]
+
 @patch
 def _split(self:EfficientAD, train, val)->tuple:
-    "(training, validation) uint8 images: the data set's validation images, or a seeded held-out fraction of the training ones."
-    imgs = self._images(train, 'EfficientAD training images')
-    if val is not None:
-        if len(val) < 2: raise DataError(f"EfficientAD needs at least 2 validation images (map quantiles, score standardisation); got {len(val)}.")
-        return imgs, self._images(val, 'EfficientAD validation images')
-    n_val = max(2, round(self.hparams['val_fraction'] * len(imgs)))
-    if len(imgs) - n_val < 2:
-        raise DataError(f"EfficientAD needs at least {n_val + 2} training images to hold {n_val} out for validation; got {len(imgs)}. "
-                        f"Give validation images (a validation/good folder) or more training images.")
-    perm = torch.randperm(len(imgs), generator=torch.Generator().manual_seed(self.hparams['seed']))
-    return imgs[perm[n_val:].sort().values], imgs[perm[:n_val].sort().values]
+    "(training, validation) uint8 images (`hold_out`)."
+    val_imgs = None if val is None else self._images(val, 'EfficientAD validation images')
+    return hold_out(self._images(train, 'EfficientAD training images'), val_imgs, self.hparams['val_fraction'], self.hparams['seed'])
+
 
 # %% ../../nbs/16_efficientad.ipynb #a23e88f0
 @patch
@@ -225,11 +234,7 @@ def _penalty_loader(self:EfficientAD, train):
     "An endless iterator over penalty images (the pool without the category's own folder), or None."
     hp = self.hparams
     if not hp['penalty']: return None
-    own = {s.path.parent.parent.parent for s in train.samples}     # <category>/train/good/x.png -> <category>
-    paths = image_pool(hp['pool'], exclude=sorted(own), limit=hp['penalty_images'], seed=hp['seed'])
-    g = torch.Generator().manual_seed(hp['seed'] + 1)
-    sampler = torch.utils.data.RandomSampler(paths, replacement=True, num_samples=hp['steps'], generator=g)
-    return iter(torch.utils.data.DataLoader(PoolImages(paths, 512, 0.3, crop=256), batch_size=1, sampler=sampler))
+    return penalty_iterator(train, hp['pool'], hp['penalty_images'], hp['steps'], hp['seed'])
 
 @patch
 def train_networks(self:EfficientAD, graph:EfficientADGraph, imgs:torch.Tensor, pen_iter)->list:
