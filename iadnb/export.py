@@ -51,7 +51,7 @@ def check_exportable(model:AnomalyModel, fmt:str='onnx'):
     if fmt not in FORMATS: raise ConfigError(f"format {fmt!r} is not supported; choose one of {', '.join(FORMATS)}.")
     if fmt == 'openvino': openvino()
     if model.name in NOT_EXPORTABLE: raise ConfigError(f"{model.name} cannot be exported: {NOT_EXPORTABLE[model.name]}. "
-                                                       f"Exportable: every other method (e.g. efficientad, puad, padim).")
+                                                       f"Exportable: every other method (efficientad, puad, padim, csad).")
     model._check_fitted()
     if not isinstance(getattr(model, 'graph', None), nn.Module): raise ConfigError(f"{model.name} has no inference graph to export.")
 

@@ -105,6 +105,8 @@ _SOURCES = {
     ('T3', '*', 'paper'): f'{_PSAD}, memory-bank and adaptive-scaling ablation', ('T4', '*', 'paper'): f'{_PSAD}, fewer normal images',
     ('T6', '*', 'paper'): 'Sugawara et al., PUAD (ICIP 2024), README of github.com/LeapMind/PUAD (retrained M; image AUROC)',
     ('T7', '*', 'paper'): 'Li et al., MuSc: Zero-Shot Industrial Anomaly Classification and Segmentation with Mutual Scoring of the Unlabeled Images (ICLR 2024), ViT-L-14-336 at 518 px',
+    ('T5', '*', 'paper'): 'Hsieh & Lai, CSAD: Unsupervised Component Segmentation for Logical Anomaly Detection (BMVC 2024); mean of LA and SA on MVTec LOCO',
+    ('T5', '*', 'README'): 'README of github.com/Tokichan/CSAD, the exported models re-evaluated per runtime (total average AUROC on MVTec LOCO)',
     ('anomalib', '*', 'anomalib 2.7.0'): 'anomalib 2.7.0 run by the iadnb developers: 2-core CPU, batch 32, same data and weights',
 }
 _T1 = {('patchcore', 'LA'): (74.8, 93.9, 63.6, 57.8, 79.2, 74.0), ('patchcore', 'SA'): (80.1, 98.5, 87.9, 92.0, 88.0, 89.3),
@@ -133,6 +135,10 @@ _T6 = {  # PUAD's README (LeapMind/PUAD), MVTec LOCO image AUROC, (EfficientAD, 
 _T7 = {  # MuSc (ViT-L-14-336 at 518 px, zero-shot): per category and MVTec AD's 15-category mean (mean15)
     'grid': dict(image_auroc=98.7, pixel_auroc=98.2), 'transistor': dict(image_auroc=99.4, pixel_auroc=91.4),
     'mean15': dict(image_auroc=97.8, image_f1_max=97.5, image_ap=99.1, pixel_auroc=97.3, pixel_f1_max=62.6, pixel_ap=62.7, pixel_aupro=93.8),
+}
+_T5 = {  # CSAD, MVTec LOCO total average image AUROC: (variant, runtime) -> value
+    ('paper', ''): 95.3, ('paper', 'pytorch'): 95.593, ('paper', 'onnx'): 95.596, ('paper', 'openvino'): 95.601,
+    ('README', 'pytorch'): 95.671, ('README', 'onnx'): 95.693, ('README', 'openvino'): 95.676,
 }
 _ANOMALIB = [  # category, method, backbone, image AUROC, pixel AUROC, fit s, predict img/s, peak RSS MB
     ('grid', 'patchcore', 'efficientnet_lite0', 99.2, 92.6, 2485, 8.8, 1974),
@@ -164,6 +170,7 @@ def _published_rows()->list:
                 add('T6', m, 'paper', c, 'image_auroc', x, setting=size.upper(), backbone='pdn', dataset='mvtec_ad' if c == 'mean15' else 'mvtec_loco')
     for c, mv in _T7.items():
         for k, x in mv.items(): add('T7', 'musc', 'paper', c, k, x, backbone='clip:ViT-L-14-336')
+    for (v, rt), x in _T5.items(): add('T5', 'csad', v, 'average', 'image_auroc', x, setting=rt, dataset='mvtec_loco')
     for c, m, b, *vals in _ANOMALIB:
         for k, x in zip(('image_auroc', 'pixel_auroc', 'fit_s', 'predict_img_s', 'peak_rss_mb'), vals):
             add('anomalib', m, 'anomalib 2.7.0', c, k, x, backbone=b)
@@ -171,7 +178,7 @@ def _published_rows()->list:
 
 PUBLISHED = pd.DataFrame(_published_rows())
 
-def published(table:str, # 'T1', 'T2', 'T3', 'T4', 'T6', 'T7', 'T8' or 'anomalib'
+def published(table:str, # 'T1' ... 'T8' or 'anomalib'
               **where # column == value filters, e.g. method='psad', variant='paper', category='grid'
              )->pd.DataFrame:
     "The rows of `PUBLISHED` of one table that match every filter."

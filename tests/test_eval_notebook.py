@@ -104,3 +104,16 @@ def test_musc_tables_notebook(tmp_path):
     assert list(t7['category']) == ['toy', 'toy', 'juice_bottle', 'pushpins', 'MVTec AD mean of 15'], list(t7['category'])
     assert t7['img AUROC'].iloc[-1] == 97.8 and t7['LA AUROC'].iloc[2] >= 0
     assert (tmp_path / 'res' / 'maps.png').exists()
+
+
+def test_csad_tables_notebook(tmp_path):
+    "T5 by one papermill call (tiny preset): LA / SA per branch and runtime, the published rows, part mIoU against SynthLOCO's part maps, figure."
+    env = {'IADNB_SYNTHLOCO': str(tmp_path / 'data' / 'synthloco'), 'IADNB_CACHE': str(tmp_path / 'cache')}
+    out = _papermill(tmp_path / 'out.ipynb', tmp_path, env_extra=env, nb=REPO / 'nbs' / 'csad_tables.ipynb', preset='tiny',
+                     synthloco_preset='tiny', categories='pushpins', runtimes='pytorch,onnx', device='cpu', out_dir=str(tmp_path / 'res'))
+    for s in ('patchhist LA', 'onnx max |diff|', 'CSAD README (MVTec LOCO)', 'pseudo labels mIoU', 'preset tiny'): assert s in out, s
+    import pandas as pd
+    t5 = pd.read_csv(tmp_path / 'res' / 't5.csv')
+    assert list(t5['category']) == ['pushpins', 'average'] and t5['onnx max |diff|'].iloc[0] < 1e-4
+    seg = pd.read_csv(tmp_path / 'res' / 't5_segmentation.csv')
+    assert 0 <= seg['pseudo labels mIoU'].iloc[0] <= 1 and (tmp_path / 'res' / 'parts_maps.png').exists()
