@@ -111,7 +111,7 @@ def test_help_is_complete(cmd):
     helps = {a.dest: ' '.join(a.help.split()) for a in p._actions if a.help}
     if cmd in ('eval', 'bench'):
         m = 'method' if cmd == 'eval' else 'methods'
-        assert 'choices: efficientad, musc, padim, patchcore, psad, puad, spade' in helps[m] and 'choices: btad, folder, mvtec_ad' in helps['dataset']
+        assert 'choices: csad, efficientad, musc, padim, patchcore, psad, puad, spade' in helps[m] and 'choices: btad, folder, mvtec_ad' in helps['dataset']
         assert 'choices: auto, fast, paper' in helps['preset'] and "'cuda:N'" in helps['device']
         assert "default: the method's preset" in helps['backbone']
     elif cmd == 'synthloco':
