@@ -47,8 +47,8 @@ def draw(df:pd.DataFrame, path:Path, title:str=''):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for _, r in g.iterrows():
         ax.scatter(r['img_s'], r['mean'], marker=marks.get(r['runtime'], 'x'), color=colours[r['method']], s=50)
-        ax.annotate(f"{r['method']}" + ('' if r['runtime'] == 'pytorch' else f" ({r['runtime']})"), (r['img_s'], r['mean']),
-                    fontsize=7, xytext=(4, 3), textcoords='offset points')
+        if r['runtime'] == 'pytorch':      # the exported points sit at the same height: marker and colour name them
+            ax.annotate(r['method'], (r['img_s'], r['mean']), fontsize=7, xytext=(4, 3), textcoords='offset points')
     ax.set_xscale('log'); ax.set_xlabel('images / s (predict, log scale)'); ax.set_ylabel('mean of logical and structural AUROC (%)')
     ax.set_title(title or f"SynthLOCO ({', '.join(sorted(df['category'].unique()))})", fontsize=9); ax.grid(alpha=.3)
     for rt, mk in marks.items(): ax.scatter([], [], marker=mk, color='grey', label=rt)
