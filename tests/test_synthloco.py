@@ -1,29 +1,64 @@
 "Fast checks of the SynthLOCO generator (tiny preset): determinism, layout basics and the CLI function."
-import hashlib, json
+import hashlib, json, sys
 from pathlib import Path
 import numpy as np
+from PIL import Image
 import pytest
 from iadnb.synthloco import CATEGORIES, PRESETS, generate, render, ensure_synthloco, synthloco_cli, defects_config
 
 FEW = dict(n_train=3, n_validation=1, n_good=2, n_logical=2, n_structural=2)
 
-def tree_hash(root: Path) -> str:
+def tree_hash(root: Path, skip=lambda root, f: False) -> str:
+    "SHA-256 over the relative paths and bytes of the files under `root`, but those `skip(root, f)` is true of."
     h = hashlib.sha256()
-    for f in sorted(p for p in Path(root).rglob('*') if p.is_file()):
+    for f in sorted(p for p in Path(root).rglob('*') if p.is_file() and not skip(root, p)):
         h.update(str(f.relative_to(root)).encode()); h.update(f.read_bytes())
     return h.hexdigest()
 
-# SHA-256 over the first 3 images of every split and type of every category (256 px, seed 0), every file but
-# manifest.json, as `tree_hash` reads them. Each image depends only on (seed, category, split, index), so this is a
-# prefix of the default set: any changed byte fails this test. A deliberate change bumps GENERATOR_VERSION (written
-# into every meta file, so that too changes the hash) and updates this constant.
-PREFIX_SHA256 = '0932cba198f363bde4740d7c0dd60b3abd61acb38007c91effd357551818bf75'
+# The prefix of the default set: the first 3 images of every split and type of every category (256 px, seed 0).
+# Each image depends only on (seed, category, split, index), so this pins the start of the default set in two parts.
+# - Labels (ground-truth masks, part maps, meta and config files) byte for byte: the SHA-256 of `tree_hash` over
+#   every file but the photographs and manifest.json.
+# - Photographs (train / validation / test PNGs) by their 32x32-pixel block means, stored in PREFIX_BLOCKS (in 1/64
+#   grey levels), within BLOCK_TOL grey levels. Not bytes: OpenCV releases round a few anti-aliased pixels
+#   differently (4.14 against 5.0: 0.7 % of the pixels by one level, block means by up to 0.063; 5.0 against 5.1:
+#   one or two pixels an image, 0.001), while shifting an image by one pixel moves some block mean by 5 to 7 levels.
+# A deliberate change bumps GENERATOR_VERSION (written into every meta file, so the label hash changes too) and
+# rewrites both with `python tests/test_synthloco.py --update`.
+PREFIX_LABELS_SHA256 = 'd883f672d0cf4739f25ec01a4ce8c008b7357846f176f15ed8333133f073e8e3'
+PREFIX_BLOCKS = Path(__file__).parent / 'data' / 'synthloco_prefix_blocks.npz'
+BLOCK_TOL, BLOCK = 0.25, 32
 
-def test_default_prefix_bytes(tmp_path):
-    root = generate(tmp_path / 'p', size=256, seed=0, progress=False, **{k: 3 for k in PRESETS['default']})
+def is_photo(root: Path, f: Path) -> bool: return f.suffix == '.png' and f.relative_to(root).parts[1] in ('train', 'validation', 'test')
+
+def labels_hash(root: Path) -> str: return tree_hash(root, skip=is_photo)
+
+def block_means(f: Path) -> np.ndarray:
+    x = np.asarray(Image.open(f).convert('RGB'), np.float64); h, w, c = x.shape
+    return x.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK, c).mean((1, 3))
+
+def photo_blocks(root: Path) -> dict:
+    return {str(f.relative_to(root)): block_means(f) for f in sorted(Path(root).rglob('*.png')) if is_photo(root, f)}
+
+def prefix(out: Path) -> Path:
+    return generate(out, size=256, seed=0, progress=False, **{k: 3 for k in PRESETS['default']})
+
+def test_default_prefix(tmp_path):
+    root = prefix(tmp_path / 'p')
     assert not (root / 'manifest.json').exists()
     assert len([p for p in root.rglob('*') if p.is_file()]) == 265
-    assert tree_hash(root) == PREFIX_SHA256
+    assert labels_hash(root) == PREFIX_LABELS_SHA256
+    ref = np.load(PREFIX_BLOCKS); got = photo_blocks(root)
+    assert sorted(got) == sorted(ref['names'])
+    for name, stored in zip(ref['names'], ref['blocks']):
+        diff = np.abs(got[name] - stored / 64).max()
+        assert diff <= BLOCK_TOL, f'{name}: a 32x32 block mean moved by {diff:.3f} grey levels (tolerance {BLOCK_TOL})'
+
+def test_prefix_check_sees_a_one_pixel_shift(tmp_path):
+    # the tolerance is far below what a real change does: one image shifted by one pixel fails it
+    f = prefix(tmp_path / 'p') / 'pushpins' / 'test' / 'logical_anomalies' / '000.png'
+    shifted = tmp_path / 'shifted.png'; Image.fromarray(np.roll(np.asarray(Image.open(f)), 1, axis=1)).save(shifted)
+    assert np.abs(block_means(shifted) - block_means(f)).max() > 10 * BLOCK_TOL
 
 def test_same_seed_same_bytes(tmp_path):
     a = generate(tmp_path / 'a', ['breakfast_box', 'splicing_connectors'], preset='tiny', progress=False, **FEW)
@@ -179,3 +214,12 @@ def test_workers_do_not_import_torch(tmp_path):
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr
     assert (tmp_path / 'meta' / 'test' / 'logical_anomalies' / '000.json').is_file()
+
+if __name__ == '__main__' and sys.argv[1:] == ['--update']:   # after a deliberate generator change only
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        root = prefix(Path(d) / 'p'); blocks = photo_blocks(root)
+        PREFIX_BLOCKS.parent.mkdir(exist_ok=True)
+        np.savez_compressed(PREFIX_BLOCKS, names=np.array(sorted(blocks)),
+                            blocks=np.stack([np.round(blocks[k] * 64).astype(np.uint16) for k in sorted(blocks)]))
+        print(f"PREFIX_LABELS_SHA256 = '{labels_hash(root)}'; wrote {PREFIX_BLOCKS}")

@@ -310,7 +310,9 @@ def _write_manifest(mf:Path, cfg:dict, files:dict):
     "Atomically write the manifest listing the complete categories `files` (category -> file count); remove it if none."
     from iadnb.core import write_text_atomic   # lazily: iadnb.core loads torch, which generator workers never need
     if not files: mf.unlink(missing_ok=True); return
+    # the libraries are recorded, not checked: OpenCV releases round a few anti-aliased pixels differently
     m = dict(config=cfg, categories=sorted(files), files={c: files[c] for c in sorted(files)},
+             rendered_with=dict(opencv=cv2.__version__, numpy=np.__version__),
              note='written by iadnb.synthloco.ensure_synthloco, after the categories it lists were complete')
     write_text_atomic(mf, json.dumps(m, indent=1, sort_keys=True) + '\n')
 
