@@ -22,8 +22,8 @@ __all__ = ['IMAGE_EXTS', 'DATASETS', 'TOY_DEFECTS', 'MIN_IMAGE_SIDE', 'IMAGENET_
            'list_images', 'load_image', 'load_mask', 'image_size', 'Sample', 'CategoryData', 'mvtec_ad',
            'read_defects_config', 'mvtec_loco', 'visa', 'btad', 'folder', 'register_dataset', 'synthloco',
            'list_categories', 'load_category', 'make_toy_dataset', 'DataCheck', 'check_category', 'resize_mask',
-           'ImageTransform', 'AnomalyDataset', 'make_loader', 'decode_images', 'ImageTensors', 'load_label_map',
-           'polygons_to_label_map', 'find_data']
+           'ImageTransform', 'AnomalyDataset', 'make_loader', 'decode_images', 'decode_uint8', 'ImageTensors',
+           'load_label_map', 'polygons_to_label_map', 'find_data']
 
 # %% ../nbs/01_data.ipynb #c742c29e
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')  # compared lower-cased: .JPG, .PNG count too
@@ -776,6 +776,13 @@ def decode_images(samples:Sequence[Sample], # the images to read
     for b in (progress(loader, desc=desc) if desc else loader):
         for k in out: out[k].append(b[k].mul(255).round_().to(torch.uint8) if k in uint8 else b[k])
     return {k: torch.cat(v) if v else torch.zeros(0) for k, v in out.items()}
+
+def decode_uint8(samples:Sequence[Sample], # the images to read
+                 size:int, # the side they are resized to
+                 desc:str|None=None # progress label
+                )->torch.Tensor:
+    "uint8 `(N, 3, size, size)` images, resized and not normalised: what methods that augment and normalise in training keep."
+    return decode_images(samples, {'x': ImageTransform(size, mean=(0, 0, 0), std=(1, 1, 1))}, desc=desc, uint8=['x'])['x']
 
 class ImageTensors(torch.utils.data.Dataset):
     "Already transformed images `(N, 3, H, W)` as a data set of `{'image': ...}` dicts (what methods iterate over)."

@@ -1,4 +1,4 @@
-"EfficientAD / PUAD bad input, from the user's side: each is refused before any training, naming the file or folder and the fix."
+"EfficientAD / PUAD from the user's side: bad input is refused before any training, naming the file or folder and the fix; a cached teacher changes nothing."
 import pytest
 import torch
 from iadnb.core import build_method, DataError, ModelFileError
@@ -51,3 +51,14 @@ def test_released_folder_without_sigma(tmp_path):
     torch.save(torch.ones(384), cat / 'sigma.pt')
     assert load_released(tmp_path, 'grid')['t_std'].shape == (384,)
     with pytest.raises(ModelFileError, match=r'm_size does not exist'): load_released(tmp_path, 'grid', size='m')
+
+
+def test_a_cached_teacher_trains_the_same_networks(toy, tmp_path, monkeypatch):
+    # the first fit distils the teacher (drawing random numbers), the second loads it from the cache (drawing none)
+    monkeypatch.setenv('IADNB_CACHE', str(tmp_path / 'cache'))
+    pool = make_toy_dataset(tmp_path / 'pool', 'mvtec_ad', n_train=12, n_good=1, n_bad=1, size=64)
+    data, _ = toy
+    fresh, cached = (_fit(toy, pool=str(pool)) for _ in range(2))
+    assert fresh.teacher_info['file'] == cached.teacher_info['file']
+    test = AnomalyDataset(data.test, fresh.transform)
+    assert torch.equal(torch.as_tensor(fresh.predict(test).scores), torch.as_tensor(cached.predict(test).scores))

@@ -12,7 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 from ..core import AnomalyModel, Prediction, DataError, register_method, get_device, seed_everything, progress
-from ..data import ImageTransform, decode_images, make_loader
+from ..data import ImageTransform, decode_uint8, make_loader
+from ..memory import fit_gaussian, mahalanobis
 from ..backbones import FeatureExtractor, layers_for_strides
 from ..segmentation import PartSegmenter, SegTrainConfig, train_segmenter, predict_parts, coord_grid
 from ..parts import region_histograms
@@ -22,8 +23,7 @@ from ..pseudolabels import pseudo_labels, SamProposer, sam_model_type
 from .efficientad import augment, hard_loss, hold_out, teacher_stats
 
 # %% auto #0
-__all__ = ['NORM_KEYS', 'LGSTTeacher', 'mahalanobis', 'fit_gaussian_pinv', 'CSADGraph', 'CSAD', 'graph_batches', 'set_norm',
-           'lgst_losses']
+__all__ = ['NORM_KEYS', 'LGSTTeacher', 'CSADGraph', 'CSAD', 'graph_batches', 'set_norm', 'lgst_losses']
 
 # %% ../../nbs/18_csad.ipynb #22b19611
 class LGSTTeacher(nn.Module):
@@ -46,22 +46,6 @@ class LGSTTeacher(nn.Module):
 
     def forward(self, levels:Sequence[torch.Tensor])->torch.Tensor:
         return (self.raw(levels) - self.mean[:, None, None]) / self.std[:, None, None]
-
-# %% ../../nbs/18_csad.ipynb #dba3ba3d
-def mahalanobis(x:torch.Tensor, # (B, D) descriptors
-                mean:torch.Tensor, # (D,)
-                prec:torch.Tensor # (D, D) (pseudo-)inverse covariance
-               )->torch.Tensor:
-    "(B,) Mahalanobis distances."
-    d = x - mean
-    return ((d @ prec) * d).sum(1).clamp_min(0).sqrt()
-
-def fit_gaussian_pinv(X:np.ndarray # (N, D) training descriptors
-                     )->tuple:
-    "Mean and Moore-Penrose pseudo-inverse of the unbiased sample covariance (CSAD's patch-histogram model)."
-    X = np.asarray(X, np.float64)
-    if len(X) < 2: raise DataError(f"the patch-histogram Gaussian needs at least 2 training images; got {len(X)}.")
-    return torch.from_numpy(X.mean(0)).float(), torch.from_numpy(np.linalg.pinv(np.cov(X, rowvar=False))).float()
 
 # %% ../../nbs/18_csad.ipynb #a59d4550
 NORM_KEYS = ('global', 'patch', 'patchhist', 'lgst')   # the scores z-normalised inside the graph, in `norms` order
@@ -129,10 +113,15 @@ def lgst_maps(self:CSADGraph, x:torch.Tensor, levels:list)->tuple:
     return ((t - s[:, :C]) ** 2).mean(1, keepdim=True), ((a - s[:, C:]) ** 2).mean(1, keepdim=True)
 
 @patch
-def lgst_map(self:CSADGraph, x:torch.Tensor, levels:list)->torch.Tensor:
-    "The two maps, each scaled by its validation quantiles (0.9 -> 0, 0.995 -> 0.1), summed: (B, 1, H/4, W/4)."
-    m_st, m_ae = self.lgst_maps(x, levels); q = self.quantiles
+def combine(self:CSADGraph, m_st:torch.Tensor, m_ae:torch.Tensor)->torch.Tensor:
+    "The two maps of `lgst_maps`, each scaled by its validation quantiles (0.9 -> 0, 0.995 -> 0.1), summed."
+    q = self.quantiles
     return 0.1 * (m_st - q[0]) / (q[1] - q[0]) + 0.1 * (m_ae - q[2]) / (q[3] - q[2])
+
+@patch
+def lgst_map(self:CSADGraph, x:torch.Tensor, levels:list)->torch.Tensor:
+    "The LGST map (B, 1, H/4, W/4) of normalised images."
+    return self.combine(*self.lgst_maps(x, levels))
 
 @patch
 def branches(self:CSADGraph, x:torch.Tensor)->tuple:
@@ -199,19 +188,13 @@ class CSAD(AnomalyModel):
     @property
     def seg_layers(self)->list: return layers_for_strides(self.hparams['backbone'], (4, 8, 16))
 
-    def new_graph(self, n_classes:int, # K, background included
-                  weights:str|None=None)->CSADGraph: # None: the backbone's own (`hparams['weights']`)
+    def new_graph(self, n_classes:int # K, background included
+                 )->CSADGraph:
         hp = self.hparams
-        seg = PartSegmenter(n_classes, hp['backbone'], self.seg_layers, weights=weights or hp['weights'], device=str(self.device))
+        seg = PartSegmenter(n_classes, hp['backbone'], self.seg_layers, weights=hp['weights'], device=str(self.device))
         return CSADGraph(seg, (1, 2), hp['channels'], hp['student_size'], hp['image_size'], hp['seed'])
 
 # %% ../../nbs/18_csad.ipynb #a7925b76
-@patch
-def _images(self:CSAD, data, desc:str)->torch.Tensor:
-    "uint8 (N, 3, 256, 256) images of a data set of samples."
-    return decode_images(data.samples, {'x': ImageTransform(self.hparams['image_size'], mean=(0, 0, 0), std=(1, 1, 1))},
-                         desc=desc, uint8=['x'])['x']
-
 @patch
 def label_parts(self:CSAD, imgs:torch.Tensor # (N, 3, H, W) uint8 training images
                )->CSADGraph:
@@ -252,12 +235,11 @@ def fit_histograms(self:CSAD, graph:CSADGraph, train_imgs:torch.Tensor, val_imgs
         h = [graph.histograms(graph.segment(x)) for x in graph_batches(graph, imgs, tf.mean.flatten(), tf.std.flatten(), bs)]
         return torch.cat([a for a, _ in h]).cpu().numpy(), torch.cat([b for _, b in h]).cpu().numpy()
     hg, hp = hists(train_imgs)
-    (gm, gp), (pm, pp) = fit_gaussian_pinv(hg), fit_gaussian_pinv(hp)
+    (gm, gp), (pm, pp) = fit_gaussian(hg), fit_gaussian(hp)
     for name, v in [('g_mean', gm), ('g_prec', gp), ('p_mean', pm), ('p_prec', pp)]: getattr(graph, name).copy_(v)
     vg, vp = (torch.from_numpy(h).to(graph.g_mean) for h in hists(val_imgs))
     dg, dp = mahalanobis(vg, graph.g_mean, graph.g_prec), mahalanobis(vp, graph.p_mean, graph.p_prec)
     for key, d in [('global', dg), ('patch', dp)]: set_norm(graph, key, d.cpu().numpy())
-    self.train_hist = hg
 
 def set_norm(graph:CSADGraph, key:str, # which of `NORM_KEYS`
              val_scores:np.ndarray # that score on the validation images
@@ -309,12 +291,14 @@ def train_lgst(self:CSAD, graph:CSADGraph, imgs:torch.Tensor, # (N, 3, H, W) uin
 def fit_lgst_head(self:CSAD, graph:CSADGraph, val_imgs:torch.Tensor):
     "Map quantiles and the fusion's trimmed statistics, from the validation images."
     tf, bs = self.transform, self.hparams['batch_size']
-    mean, std = tf.mean.flatten(), tf.std.flatten()
-    st, ae = zip(*[graph.lgst_maps(x, graph.levels(x)) for x in graph_batches(graph, val_imgs, mean, std, bs)])
-    st, ae = torch.cat(st).flatten().cpu().numpy(), torch.cat(ae).flatten().cpu().numpy()
-    graph.quantiles.copy_(torch.tensor([*np.quantile(st, [.9, .995]), *np.quantile(ae, [.9, .995])], dtype=torch.float32))
-    sc = [graph.branches(x)[0] for x in graph_batches(graph, val_imgs, mean, std, bs)]
-    for key in ('patchhist', 'lgst'): set_norm(graph, key, torch.cat([s[key] for s in sc]).cpu().numpy())
+    ph, st, ae = [], [], []
+    for x in graph_batches(graph, val_imgs, tf.mean.flatten(), tf.std.flatten(), bs):   # one pass of the networks
+        levels = graph.levels(x); m_st, m_ae = graph.lgst_maps(x, levels)
+        ph.append(graph.patch_histogram(graph.segment(x, levels))); st.append(m_st); ae.append(m_ae)
+    st, ae = torch.cat(st), torch.cat(ae)
+    graph.quantiles.copy_(torch.tensor([*np.quantile(st.cpu().numpy(), [.9, .995]), *np.quantile(ae.cpu().numpy(), [.9, .995])]))
+    set_norm(graph, 'patchhist', torch.cat(ph).cpu().numpy())
+    set_norm(graph, 'lgst', graph.combine(st, ae).flatten(1).amax(1).cpu().numpy())   # as `branches` scores
 
 # %% ../../nbs/18_csad.ipynb #b88e449a
 @patch
@@ -322,8 +306,8 @@ def fit(self:CSAD, train, val=None):
     hp = self.hparams; seed_everything(hp['seed'])
     if hp['sam_checkpoint']: sam_model_type(hp['sam_checkpoint'])     # a wrong file fails now, not after decoding
     t0 = time.perf_counter()
-    train_imgs, val_imgs = hold_out(self._images(train, 'CSAD training images'),
-                                    None if val is None else self._images(val, 'CSAD validation images'),
+    train_imgs, val_imgs = hold_out(decode_uint8(train.samples, hp['image_size'], 'CSAD training images'),
+                                    None if val is None else decode_uint8(val.samples, hp['image_size'], 'CSAD validation images'),
                                     hp['val_fraction'], hp['seed'], 'CSAD')
     if len(train_imgs) < 4: raise DataError(f"CSAD needs at least 4 training images (pseudo labels, histograms); got {len(train_imgs)}.")
     self.n_train, self.n_val = len(train_imgs), len(val_imgs)

@@ -14,13 +14,14 @@ import torch.nn.functional as F
 import torchvision.transforms.functional as TF
 from fastcore.basics import patch
 from ..core import AnomalyModel, Prediction, DataError, ModelFileError, register_method, get_device, seed_everything, progress
-from ..data import ImageTransform, decode_images, make_loader, IMAGENET_MEAN, IMAGENET_STD
+from ..data import ImageTransform, decode_uint8, make_loader, IMAGENET_MEAN, IMAGENET_STD
+from ..memory import fit_gaussian, mahalanobis
 from ..pdn import (pdn, AutoEncoder, PDN_SIZES, TeacherConfig, cached_teacher, read_teacher_file, penalty_iterator,
                        imagenet_normalize, normalized_batches, load_released, load_by_order)
 
 # %% auto #0
-__all__ = ['EfficientADGraph', 'augment', 'hard_loss', 'efficientad_losses', 'teacher_stats', 'map_quantiles', 'EfficientAD',
-           'hold_out', 'pooled_features', 'fit_gaussian']
+__all__ = ['EfficientADGraph', 'augment', 'hard_loss', 'efficientad_losses', 'teacher_stats', 'raw_maps_of', 'map_quantiles',
+           'EfficientAD', 'hold_out', 'pooled_features']
 
 # %% ../../nbs/16_efficientad.ipynb #967d89ff
 class EfficientADGraph(nn.Module):
@@ -52,18 +53,17 @@ class EfficientADGraph(nn.Module):
         if self.pad_maps: m = F.pad(m, (4, 4, 4, 4))
         return F.interpolate(m, size=(self.image_size, self.image_size), mode='bilinear', align_corners=False)
 
-    def mahalanobis(self, f:torch.Tensor # (B, 384) pooled features
-                   )->torch.Tensor:
-        d = f - self.f_mean
-        return ((d @ self.f_prec) * d).sum(1).clamp_min(0).sqrt()
-
-    def outputs(self, x:torch.Tensor)->tuple:
-        "({'efficientad', 'mahalanobis', 'puad'} scores (B,), the combined map (B, H, W))."
-        m_st, m_ae, f = self.raw_maps(x)
+    def combine(self, m_st:torch.Tensor, m_ae:torch.Tensor, f:torch.Tensor # what `raw_maps` returns
+               )->tuple:
+        "({'efficientad', 'mahalanobis', 'puad'} scores (B,), the combined map (B, H, W)) from the raw maps and features."
         q = self.quantiles
         m = 0.05 * (self.upsample(m_st) - q[0]) / (q[1] - q[0]) + 0.05 * (self.upsample(m_ae) - q[2]) / (q[3] - q[2])
-        s = m.flatten(1).amax(1); d = self.mahalanobis(f); c = self.calib
+        s = m.flatten(1).amax(1); d = mahalanobis(f, self.f_mean, self.f_prec); c = self.calib
         return {'efficientad': s, 'mahalanobis': d, 'puad': (s - c[0]) / c[1] + self.puad_weight * (d - c[2]) / c[3]}, m[:, 0]
+
+    def outputs(self, x:torch.Tensor)->tuple:
+        "`combine` of `raw_maps`: the scores and the combined map of normalised images."
+        return self.combine(*self.raw_maps(x))
 
     def forward(self, x:torch.Tensor # (B, 3, H, W) ImageNet-normalised images
                )->tuple:
@@ -113,15 +113,17 @@ def teacher_stats(teacher:Callable, images:torch.Tensor, # a module (or function
     return mean.float(), ((s2 - n * mean ** 2) / (n - 1)).clamp_min(1e-12).sqrt().float()
 
 @torch.no_grad()
-def map_quantiles(graph:EfficientADGraph, images:torch.Tensor, batch_size:int=8)->tuple:
-    "The 0.9 / 0.995 quantiles of both upsampled maps over the validation pixels, and the pooled features."
-    dev = graph.t_mean.device
-    st, ae, fs = [], [], []
-    for x in normalized_batches(images, dev, batch_size):
-        m_st, m_ae, f = graph.raw_maps(x)
-        st.append(graph.upsample(m_st).cpu().numpy().ravel()); ae.append(graph.upsample(m_ae).cpu().numpy().ravel()); fs.append(f.cpu())
-    st, ae = np.concatenate(st), np.concatenate(ae)
-    return torch.tensor([*np.quantile(st, [.9, .995]), *np.quantile(ae, [.9, .995])], dtype=torch.float32), torch.cat(fs)
+def raw_maps_of(graph:EfficientADGraph, images:torch.Tensor, # (N, 3, H, W) uint8
+                batch_size:int=8)->tuple:
+    "`raw_maps` of uint8 images, batch by batch, concatenated on the graph's device."
+    return tuple(map(torch.cat, zip(*[graph.raw_maps(x) for x in normalized_batches(images, graph.t_mean.device, batch_size)])))
+
+@torch.no_grad()
+def map_quantiles(graph:EfficientADGraph, m_st:torch.Tensor, m_ae:torch.Tensor # raw maps of the validation images
+                 )->torch.Tensor:
+    "The 0.9 / 0.995 quantiles of both upsampled maps over every validation pixel: (4,)."
+    st, ae = (graph.upsample(m).cpu().numpy().ravel() for m in (m_st, m_ae))
+    return torch.tensor([*np.quantile(st, [.9, .995]), *np.quantile(ae, [.9, .995])], dtype=torch.float32)
 
 # %% ../../nbs/16_efficientad.ipynb #f6c022c7
 @register_method('efficientad')
@@ -200,12 +202,6 @@ def load_teacher(self:EfficientAD, graph:EfficientADGraph):
         self.teacher_info = {'file': str(f), **info}
 
 # %% ../../nbs/16_efficientad.ipynb #740c91d0
-@patch
-def _images(self:EfficientAD, data, desc:str)->torch.Tensor:
-    "uint8 (N, 3, 256, 256) images of a data set of samples."
-    return decode_images(data.samples, {'x': ImageTransform(self.hparams['image_size'], mean=(0, 0, 0), std=(1, 1, 1))},
-                         desc=desc, uint8=['x'])['x']
-
 def hold_out(imgs:torch.Tensor, # (N, ...) training images
              val_imgs:torch.Tensor|None, # the data set's validation images, or None
              fraction:float=0.15, # held out when `val_imgs` is None
@@ -224,8 +220,9 @@ def hold_out(imgs:torch.Tensor, # (N, ...) training images
 @patch
 def _split(self:EfficientAD, train, val)->tuple:
     "(training, validation) uint8 images (`hold_out`)."
-    val_imgs = None if val is None else self._images(val, 'EfficientAD validation images')
-    return hold_out(self._images(train, 'EfficientAD training images'), val_imgs, self.hparams['val_fraction'], self.hparams['seed'])
+    size = self.hparams['image_size']
+    val_imgs = None if val is None else decode_uint8(val.samples, size, 'EfficientAD validation images')
+    return hold_out(decode_uint8(train.samples, size, 'EfficientAD training images'), val_imgs, self.hparams['val_fraction'], self.hparams['seed'])
 
 
 # %% ../../nbs/16_efficientad.ipynb #a23e88f0
@@ -267,36 +264,19 @@ def pooled_features(graph:EfficientADGraph, images:torch.Tensor, which:str='stud
         out.append(f.mean((2, 3)).cpu())
     return torch.cat(out)
 
-def fit_gaussian(f:torch.Tensor # (N, D) training features
-                )->tuple:
-    "Mean and the pseudo-inverse of the Ledoit-Wolf covariance (PUAD's Gaussian)."
-    from sklearn.covariance import LedoitWolf
-    X = f.double().numpy()
-    return torch.from_numpy(X.mean(0)).float(), torch.from_numpy(np.linalg.pinv(LedoitWolf().fit(X).covariance_)).float()
-
 @patch
 def fit_head(self:EfficientAD, graph:EfficientADGraph, train_imgs:torch.Tensor, val_imgs:torch.Tensor):
     "Quantiles of the maps and PUAD's Gaussian and standardisation, from the training and validation images."
     which = self.hparams['puad_feature']
-    mean, prec = fit_gaussian(pooled_features(graph, train_imgs, which))
+    mean, prec = fit_gaussian(pooled_features(graph, train_imgs, which), 'ledoit_wolf')   # PUAD's Gaussian
     graph.f_mean.copy_(mean); graph.f_prec.copy_(prec)
-    q, _ = map_quantiles(graph, val_imgs)
-    graph.quantiles.copy_(q)
-    s, _ = graph.outputs_of(val_imgs)
+    raw = raw_maps_of(graph, val_imgs)     # one pass of the networks over the validation images
+    graph.quantiles.copy_(map_quantiles(graph, *raw[:2]))
+    s = {k: v.cpu() for k, v in graph.combine(*raw)[0].items()}
     graph.calib.copy_(torch.tensor([s['efficientad'].mean(), s['efficientad'].std(unbiased=False),
                                     s['mahalanobis'].mean(), s['mahalanobis'].std(unbiased=False)]))
     if (graph.calib[[1, 3]] <= 0).any(): raise DataError("the validation scores are all equal: check that the validation images differ.")
 
-@patch
-@torch.no_grad()
-def outputs_of(self:EfficientADGraph, images:torch.Tensor, # (N, 3, H, W) uint8
-               batch_size:int=8)->tuple:
-    "`outputs` of uint8 images, batch by batch, on the CPU."
-    dev, sc, ms = self.t_mean.device, [], []
-    for x in normalized_batches(images, dev, batch_size):
-        s, m = self.outputs(x)
-        sc.append({k: v.cpu() for k, v in s.items()}); ms.append(m.cpu())
-    return {k: torch.cat([s[k] for s in sc]) for k in sc[0]}, torch.cat(ms)
 
 # %% ../../nbs/16_efficientad.ipynb #14f282c3
 @patch
@@ -307,6 +287,7 @@ def fit(self:EfficientAD, train, val=None):
     self.n_train, self.n_val = len(train_imgs), len(val_imgs)
     graph = self.new_graph()
     self.load_teacher(graph)
+    seed_everything(hp['seed'])   # distilling draws random numbers, loading the cached teacher none: train from the same state
     t1 = time.perf_counter()
     mean, std = teacher_stats(graph.teacher, train_imgs)
     graph.t_mean.copy_(mean); graph.t_std.copy_(std)
