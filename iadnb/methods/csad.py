@@ -56,9 +56,11 @@ class CSADGraph(nn.Module):
                  teacher_levels:Sequence[int]=(1, 2), # which of the segmenter's levels feed the teacher (strides 8 and 16)
                  channels:int|None=None, # teacher channels; None = min(512, the levels' channels)
                  student_size:str='m', # the student PDN's width: 's' or 'm' (CSAD's)
-                 image_size:int=256, seed:int=0):
+                 image_size:int=256, seed:int=0,
+                 hist_temperature:float=0.): # patch histograms of softmax(logits / T); 0: of the argmax map (CSAD's)
         super().__init__()
         self.segmenter, self.teacher_levels, self.image_size = segmenter, tuple(teacher_levels), image_size
+        self.hist_temperature = float(hist_temperature)
         K, cin = segmenter.n_classes, sum(segmenter.channels[i] for i in teacher_levels)
         self.channels = C = channels or min(512, cin)
         self.teacher = LGSTTeacher(cin, C, image_size // 4, seed)
@@ -93,10 +95,10 @@ def segment(self:CSADGraph, x:torch.Tensor, levels:list|None=None)->torch.Tensor
 
 @patch
 def histograms(self:CSADGraph, logits:torch.Tensor)->tuple:
-    "Class fractions of the argmax map: over the image (B, K) and per quadrant (B, 4K; TL, BL, TR, BR)."
-    K = logits.shape[1]
-    oh = F.one_hot(logits.argmax(1), K).permute(0, 3, 1, 2).float()
-    return region_histograms(oh, K, 1), region_histograms(oh, K, 2)
+    "Class fractions over the image (B, K) and per quadrant (B, 4K; TL, BL, TR, BR), of the argmax map or of softmax(logits / T)."
+    K, T = logits.shape[1], self.hist_temperature
+    p = torch.softmax(logits / T, 1) if T > 0 else F.one_hot(logits.argmax(1), K).permute(0, 3, 1, 2).float()
+    return region_histograms(p, K, 1), region_histograms(p, K, 2)
 
 @patch
 def patch_histogram(self:CSADGraph, logits:torch.Tensor, normalized:bool=True)->torch.Tensor|tuple:
@@ -149,7 +151,8 @@ class CSAD(AnomalyModel):
         'fast': dict(label_images=60, seg_epochs=30, steps=250, lgst_batch=1, student_size='s'),
         'tiny': dict(label_images=8, n_rotations=2, seg_epochs=2, steps=3, student_size='s', penalty=False),
     }
-    _state_keys = ('net_state', 'n_classes', 'channels', 'label_info', 'seg_history', 'history', 'timings', 'n_train', 'n_val')
+    _state_keys = ('net_state', 'n_classes', 'channels', 'label_info', 'seg_history', 'history', 'timings', 'n_train', 'n_val',
+                   'hist_temperature')   # the one the Gaussians were fitted with
 
     def __init__(self, backbone:str='tf_efficientnet_lite0', # the frozen backbone of the segmenter, the teacher and the embeddings
                  weights:str|None='auto', # its weights (see `iadnb.backbones`)
@@ -165,12 +168,14 @@ class CSAD(AnomalyModel):
                  lr:float=2e-4, weight_decay:float=1e-4, lr_drop:float=0.95, # Adam; the rate / 10 after this fraction of the steps
                  penalty:bool=True, pool:str|None=None, penalty_images:int=2000, # the penalty loss on pool images (see `iadnb.pdn.image_pool`)
                  val_fraction:float=0.15, # training images held out for validation when the data set has none
+                 hist_temperature:float=0., # patch histograms of the argmax map (0, CSAD's) or of softmax(logits / T): see below
                  image_size:int=256, device:str='auto', batch_size:int=16, seed:int=0):
         super().__init__(backbone=backbone, weights=weights, sam_checkpoint=sam_checkpoint, label_images=label_images,
                          n_rotations=n_rotations, good_fraction=good_fraction, seg_epochs=seg_epochs, seg_lr=seg_lr,
                          seg_batch=seg_batch, unsup_start=unsup_start, max_angle=max_angle, channels=channels,
                          student_size=student_size, steps=steps, lgst_batch=lgst_batch, lr=lr, weight_decay=weight_decay,
                          lr_drop=lr_drop, penalty=penalty, pool=pool, penalty_images=penalty_images, val_fraction=val_fraction,
+                         hist_temperature=hist_temperature,
                          image_size=image_size, device=device, batch_size=batch_size, seed=seed)
         if image_size != 256: raise ValueError(f"image_size={image_size}: CSAD's autoencoder is that of 256 px inputs")
         if student_size not in ('s', 'm'): raise ValueError(f"student_size={student_size!r}: 's' or 'm'")
@@ -192,7 +197,7 @@ class CSAD(AnomalyModel):
                  )->CSADGraph:
         hp = self.hparams
         seg = PartSegmenter(n_classes, hp['backbone'], self.seg_layers, weights=hp['weights'], device=str(self.device))
-        return CSADGraph(seg, (1, 2), hp['channels'], hp['student_size'], hp['image_size'], hp['seed'])
+        return CSADGraph(seg, (1, 2), hp['channels'], hp['student_size'], hp['image_size'], hp['seed'], hp['hist_temperature'])
 
 # %% ../../nbs/18_csad.ipynb #a7925b76
 @patch
@@ -319,12 +324,18 @@ def fit(self:CSAD, train, val=None):
     t2 = time.perf_counter()
     self.fit_lgst_head(graph, val_imgs)
     self.timings = {'segmentation_s': t1 - t0, 'lgst_s': t2 - t1, 'head_s': time.perf_counter() - t2}
-    self.channels, self.graph, self.fitted = graph.channels, graph, True
+    self.channels, self.graph, self.fitted, self.hist_temperature = graph.channels, graph, True, graph.hist_temperature
     self.net_state = {k: v.detach().cpu() for k, v in graph.state_dict().items() if not k.startswith('segmenter.backbone.')}
     return self
 
 @patch
+def _upgrade_state(self:CSAD, state:dict)->dict:
+    "Files saved before `hist_temperature` existed were fitted on argmax histograms."
+    return {'hist_temperature': 0., **state}
+
+@patch
 def _after_load(self:CSAD):
+    self.hparams['hist_temperature'] = self.hist_temperature
     self.graph = self.new_graph(self.n_classes)
     self.graph.load_state_dict({**self.graph.state_dict(), **self.net_state})
     self.graph.eval()
