@@ -229,6 +229,10 @@ class AnomalyModel:
 
     def _after_load(self): "Hook: move loaded state to the device, rebuild indices."
     def _upgrade_state(self, state:dict)->dict: "Hook: rename the state of files saved by earlier versions."; return state
+    @classmethod
+    def _upgrade_hparams(cls, hp:dict)->dict:
+        "Hook: the values that hyper-parameters added later had in files saved before them (not today's defaults)."
+        return hp
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.hparams.items())})"
@@ -286,7 +290,7 @@ def load(cls:AnomalyModel, path:str|Path, # file written by `save`
         raise ModelFileError(f"{path} is not an iadnb model file (it holds {type(ck).__name__} {sorted(ck)[:5] if isinstance(ck, dict) else ''}).")
     klass = _method_of_file(ck, path)
     if not issubclass(klass, cls): raise ModelFileError(f"{path} holds a {klass.__name__}, not a {cls.__name__}")
-    hp = decode_state(dict(ck['hparams']), str(path))
+    hp = klass._upgrade_hparams(decode_state(dict(ck['hparams']), str(path)))
     if 'device' in hp: hp['device'] = device
     m = klass(**hp)
     for k, v in m._upgrade_state(decode_state(dict(ck['state']), str(path))).items(): setattr(m, k, v)

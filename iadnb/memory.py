@@ -385,7 +385,8 @@ def greedy_coreset(features, # (N, D) features, tensor or array
 
 # %% ../nbs/04_memory.ipynb #1a714fe3
 def fit_gaussian(X, # (N, D) training descriptors, tensor or array
-                 covariance:str='sample' # 'sample': unbiased sample covariance (CSAD); 'ledoit_wolf': shrunk (PUAD)
+                 covariance:str='sample', # 'sample': unbiased sample covariance (CSAD); 'ledoit_wolf': shrunk (PUAD)
+                 rtol:float=1e-15 # directions of variance below rtol x the largest are left out (NumPy's `pinv` default)
                 )->tuple:
     "Mean (D,) and pseudo-inverse covariance (D, D) of `X`, fitted in float64, returned as float32 tensors."
     X = np.asarray(X.detach().cpu().double() if torch.is_tensor(X) else X, np.float64)
@@ -395,7 +396,7 @@ def fit_gaussian(X, # (N, D) training descriptors, tensor or array
         from sklearn.covariance import LedoitWolf
         C = LedoitWolf().fit(X).covariance_
     else: raise ValueError(f"covariance={covariance!r}: 'sample' or 'ledoit_wolf'")
-    return torch.from_numpy(X.mean(0)).float(), torch.from_numpy(np.linalg.pinv(np.atleast_2d(C))).float()
+    return torch.from_numpy(X.mean(0)).float(), torch.from_numpy(np.linalg.pinv(np.atleast_2d(C), rcond=rtol)).float()
 
 def mahalanobis(x:torch.Tensor, # (B, D) descriptors
                 mean:torch.Tensor, # (D,)

@@ -18,10 +18,10 @@ from .backbones import FeatureExtractor
 from .methods.base import pool_channels
 
 # %% auto #0
-__all__ = ['PDN_SIZES', 'NOT_IMAGES', 'TEACHER_FORMAT', 'QUANTILE_KEYS', 'pdn', 'pdn_grid', 'AutoEncoder', 'image_pool',
-           'pool_digest', 'PoolImages', 'imagenet_normalize', 'normalized_batches', 'penalty_iterator', 'TeacherConfig',
-           'TeacherTarget', 'cache_root', 'distil_teacher', 'cached_teacher', 'read_teacher_file', 'load_by_order',
-           'read_quantiles', 'load_released']
+__all__ = ['PDN_SIZES', 'NOT_IMAGES', 'TEACHER_FORMAT', 'QUANTILE_KEYS', 'pdn', 'pdn_grid', 'AutoEncoder', 'map_quantiles',
+           'combine_maps', 'image_pool', 'pool_digest', 'PoolImages', 'imagenet_normalize', 'normalized_batches',
+           'penalty_iterator', 'TeacherConfig', 'TeacherTarget', 'cache_root', 'distil_teacher', 'cached_teacher',
+           'read_teacher_file', 'load_by_order', 'read_quantiles', 'load_released']
 
 # %% ../nbs/09b_pdn.ipynb #6c921621
 PDN_SIZES = ('s', 'm')
@@ -69,6 +69,20 @@ class AutoEncoder(nn.Module):
         for s, conv in zip(self.up_sizes, self.ups):
             z = self.drop(F.relu(conv(F.interpolate(z, size=s, mode='bilinear'))))
         return self.head(F.interpolate(z, size=self.grid, mode='bilinear'))
+
+# %% ../nbs/09b_pdn.ipynb #55e6ab3b
+def map_quantiles(m_st:torch.Tensor, m_ae:torch.Tensor # the two maps of the validation images, any shape
+                 )->torch.Tensor:
+    "The 0.9 / 0.995 quantiles of each map over all its values: (q_st_start, q_st_end, q_ae_start, q_ae_end)."
+    q = [np.quantile(m.detach().cpu().numpy().ravel(), [.9, .995]) for m in (m_st, m_ae)]
+    return torch.tensor(np.concatenate(q), dtype=torch.float32)
+
+def combine_maps(m_st:torch.Tensor, m_ae:torch.Tensor, # the two maps, same shape
+                 q:torch.Tensor, # their quantiles (`map_quantiles`)
+                 weight:float=0.05 # each normalised map's weight: its 0.995 quantile maps to `weight`
+                )->torch.Tensor:
+    "The sum of the two maps, each sent linearly from its 0.9 quantile to 0 and its 0.995 quantile to `weight`."
+    return weight * (m_st - q[0]) / (q[1] - q[0]) + weight * (m_ae - q[2]) / (q[3] - q[2])
 
 # %% ../nbs/09b_pdn.ipynb #6324b61a
 NOT_IMAGES = {'ground_truth', 'parts', 'meta', 'masks', 'test'}   # folders of masks, label maps or test images, never pooled

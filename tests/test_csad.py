@@ -11,7 +11,7 @@ def tiny_csad(tmp_path_factory):
     from iadnb.synthloco import ensure_synthloco
     root = ensure_synthloco(tmp_path_factory.mktemp('sl') / 'sl', preset='tiny', categories=['pushpins'], n_jobs=1, progress=False)
     cat = load_category('synthloco', root, 'pushpins')
-    m = build_method('csad', preset='tiny', device='cpu', steps=20, seg_epochs=4, hist_temperature=0.05)   # soft histograms: the argmax path is exported in the T5 notebook's test
+    m = build_method('csad', preset='tiny', device='cpu', steps=20, seg_epochs=4)   # soft histograms (the default): the argmax path is exported in the T5 notebook's test
     m.fit(AnomalyDataset(cat.train, m.transform), AnomalyDataset(cat.validation, m.transform))
     return m, cat
 
@@ -36,6 +36,8 @@ def test_branches_fuse_and_files_hold_no_backbone(tiny_csad, tmp_path):
     m2 = AnomalyModel.load(m.save(tmp_path / 'c.pt'), device='cpu')
     np.testing.assert_allclose(m2.predict(test).scores, p.scores, rtol=1e-5, atol=1e-5)
     assert m2.graph.hist_temperature == m.graph.hist_temperature == 0.05      # the fitted histograms' temperature travels with the file
+    ck = torch.load(tmp_path / 'c.pt', weights_only=True); del ck['hparams']['hist_temperature']; torch.save(ck, tmp_path / 'old.pt')
+    assert AnomalyModel.load(tmp_path / 'old.pt', device='cpu').graph.hist_temperature == 0   # files older than the option were fitted on argmax
     assert (tmp_path / 'c.pt').stat().st_size < 30e6     # the backbone is rebuilt from its weights, not stored
     parts = m.segment(test)
     assert parts.shape == (len(test), 256, 256) and int(parts.max()) < m.n_classes

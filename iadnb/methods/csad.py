@@ -18,12 +18,12 @@ from ..backbones import FeatureExtractor, layers_for_strides
 from ..segmentation import PartSegmenter, SegTrainConfig, train_segmenter, predict_parts, coord_grid
 from ..parts import region_histograms
 from ..fusion import ScoreScaler
-from ..pdn import pdn, AutoEncoder, penalty_iterator, normalized_batches
+from ..pdn import pdn, AutoEncoder, penalty_iterator, normalized_batches, map_quantiles, combine_maps
 from ..pseudolabels import pseudo_labels, SamProposer, sam_model_type
 from .efficientad import augment, hard_loss, hold_out, teacher_stats
 
 # %% auto #0
-__all__ = ['NORM_KEYS', 'LGSTTeacher', 'CSADGraph', 'CSAD', 'graph_batches', 'set_norm', 'lgst_losses']
+__all__ = ['NORM_KEYS', 'HIST_RTOL', 'LGSTTeacher', 'CSADGraph', 'CSAD', 'graph_batches', 'set_norm', 'lgst_losses']
 
 # %% ../../nbs/18_csad.ipynb #22b19611
 class LGSTTeacher(nn.Module):
@@ -57,7 +57,7 @@ class CSADGraph(nn.Module):
                  channels:int|None=None, # teacher channels; None = min(512, the levels' channels)
                  student_size:str='m', # the student PDN's width: 's' or 'm' (CSAD's)
                  image_size:int=256, seed:int=0,
-                 hist_temperature:float=0.): # patch histograms of softmax(logits / T); 0: of the argmax map (CSAD's)
+                 hist_temperature:float=0.05): # patch histograms of softmax(logits / T); 0: of the argmax map (CSAD's)
         super().__init__()
         self.segmenter, self.teacher_levels, self.image_size = segmenter, tuple(teacher_levels), image_size
         self.hist_temperature = float(hist_temperature)
@@ -117,8 +117,7 @@ def lgst_maps(self:CSADGraph, x:torch.Tensor, levels:list)->tuple:
 @patch
 def combine(self:CSADGraph, m_st:torch.Tensor, m_ae:torch.Tensor)->torch.Tensor:
     "The two maps of `lgst_maps`, each scaled by its validation quantiles (0.9 -> 0, 0.995 -> 0.1), summed."
-    q = self.quantiles
-    return 0.1 * (m_st - q[0]) / (q[1] - q[0]) + 0.1 * (m_ae - q[2]) / (q[3] - q[2])
+    return combine_maps(m_st, m_ae, self.quantiles, 0.1)
 
 @patch
 def lgst_map(self:CSADGraph, x:torch.Tensor, levels:list)->torch.Tensor:
@@ -151,8 +150,7 @@ class CSAD(AnomalyModel):
         'fast': dict(label_images=60, seg_epochs=30, steps=250, lgst_batch=1, student_size='s'),
         'tiny': dict(label_images=8, n_rotations=2, seg_epochs=2, steps=3, student_size='s', penalty=False),
     }
-    _state_keys = ('net_state', 'n_classes', 'channels', 'label_info', 'seg_history', 'history', 'timings', 'n_train', 'n_val',
-                   'hist_temperature')   # the one the Gaussians were fitted with
+    _state_keys = ('net_state', 'n_classes', 'channels', 'label_info', 'seg_history', 'history', 'timings', 'n_train', 'n_val')
 
     def __init__(self, backbone:str='tf_efficientnet_lite0', # the frozen backbone of the segmenter, the teacher and the embeddings
                  weights:str|None='auto', # its weights (see `iadnb.backbones`)
@@ -168,7 +166,7 @@ class CSAD(AnomalyModel):
                  lr:float=2e-4, weight_decay:float=1e-4, lr_drop:float=0.95, # Adam; the rate / 10 after this fraction of the steps
                  penalty:bool=True, pool:str|None=None, penalty_images:int=2000, # the penalty loss on pool images (see `iadnb.pdn.image_pool`)
                  val_fraction:float=0.15, # training images held out for validation when the data set has none
-                 hist_temperature:float=0., # patch histograms of the argmax map (0, CSAD's) or of softmax(logits / T): see below
+                 hist_temperature:float=0.05, # patch histograms of softmax(logits / T), or of the argmax map (0, CSAD's): see below
                  image_size:int=256, device:str='auto', batch_size:int=16, seed:int=0):
         super().__init__(backbone=backbone, weights=weights, sam_checkpoint=sam_checkpoint, label_images=label_images,
                          n_rotations=n_rotations, good_fraction=good_fraction, seg_epochs=seg_epochs, seg_lr=seg_lr,
@@ -224,6 +222,8 @@ def label_parts(self:CSAD, imgs:torch.Tensor # (N, 3, H, W) uint8 training image
     return graph
 
 # %% ../../nbs/18_csad.ipynb #e79b3bdb
+HIST_RTOL = 1e-6   # histogram directions of variance below this x the largest (about a pixel of a quadrant) are left out
+
 @torch.no_grad()
 def graph_batches(graph:CSADGraph, images:torch.Tensor, # (N, 3, H, W) uint8
                   mean, std, batch_size:int=16):
@@ -240,7 +240,7 @@ def fit_histograms(self:CSAD, graph:CSADGraph, train_imgs:torch.Tensor, val_imgs
         h = [graph.histograms(graph.segment(x)) for x in graph_batches(graph, imgs, tf.mean.flatten(), tf.std.flatten(), bs)]
         return torch.cat([a for a, _ in h]).cpu().numpy(), torch.cat([b for _, b in h]).cpu().numpy()
     hg, hp = hists(train_imgs)
-    (gm, gp), (pm, pp) = fit_gaussian(hg), fit_gaussian(hp)
+    (gm, gp), (pm, pp) = fit_gaussian(hg, rtol=HIST_RTOL), fit_gaussian(hp, rtol=HIST_RTOL)
     for name, v in [('g_mean', gm), ('g_prec', gp), ('p_mean', pm), ('p_prec', pp)]: getattr(graph, name).copy_(v)
     vg, vp = (torch.from_numpy(h).to(graph.g_mean) for h in hists(val_imgs))
     dg, dp = mahalanobis(vg, graph.g_mean, graph.g_prec), mahalanobis(vp, graph.p_mean, graph.p_prec)
@@ -301,7 +301,7 @@ def fit_lgst_head(self:CSAD, graph:CSADGraph, val_imgs:torch.Tensor):
         levels = graph.levels(x); m_st, m_ae = graph.lgst_maps(x, levels)
         ph.append(graph.patch_histogram(graph.segment(x, levels))); st.append(m_st); ae.append(m_ae)
     st, ae = torch.cat(st), torch.cat(ae)
-    graph.quantiles.copy_(torch.tensor([*np.quantile(st.cpu().numpy(), [.9, .995]), *np.quantile(ae.cpu().numpy(), [.9, .995])]))
+    graph.quantiles.copy_(map_quantiles(st, ae))
     set_norm(graph, 'patchhist', torch.cat(ph).cpu().numpy())
     set_norm(graph, 'lgst', graph.combine(st, ae).flatten(1).amax(1).cpu().numpy())   # as `branches` scores
 
@@ -324,18 +324,17 @@ def fit(self:CSAD, train, val=None):
     t2 = time.perf_counter()
     self.fit_lgst_head(graph, val_imgs)
     self.timings = {'segmentation_s': t1 - t0, 'lgst_s': t2 - t1, 'head_s': time.perf_counter() - t2}
-    self.channels, self.graph, self.fitted, self.hist_temperature = graph.channels, graph, True, graph.hist_temperature
+    self.channels, self.graph, self.fitted = graph.channels, graph, True
     self.net_state = {k: v.detach().cpu() for k, v in graph.state_dict().items() if not k.startswith('segmenter.backbone.')}
     return self
 
-@patch
-def _upgrade_state(self:CSAD, state:dict)->dict:
+@patch(cls_method=True)
+def _upgrade_hparams(cls:CSAD, hp:dict)->dict:
     "Files saved before `hist_temperature` existed were fitted on argmax histograms."
-    return {'hist_temperature': 0., **state}
+    return {'hist_temperature': 0., **hp}
 
 @patch
 def _after_load(self:CSAD):
-    self.hparams['hist_temperature'] = self.hist_temperature
     self.graph = self.new_graph(self.n_classes)
     self.graph.load_state_dict({**self.graph.state_dict(), **self.net_state})
     self.graph.eval()

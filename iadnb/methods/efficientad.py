@@ -17,11 +17,11 @@ from ..core import AnomalyModel, Prediction, DataError, ModelFileError, register
 from ..data import ImageTransform, decode_uint8, make_loader, IMAGENET_MEAN, IMAGENET_STD
 from ..memory import fit_gaussian, mahalanobis
 from ..pdn import (pdn, AutoEncoder, PDN_SIZES, TeacherConfig, cached_teacher, read_teacher_file, penalty_iterator,
-                       imagenet_normalize, normalized_batches, load_released, load_by_order)
+                       imagenet_normalize, normalized_batches, load_released, load_by_order, map_quantiles, combine_maps)
 
 # %% auto #0
-__all__ = ['EfficientADGraph', 'augment', 'hard_loss', 'efficientad_losses', 'teacher_stats', 'raw_maps_of', 'map_quantiles',
-           'EfficientAD', 'hold_out', 'pooled_features']
+__all__ = ['EfficientADGraph', 'augment', 'hard_loss', 'efficientad_losses', 'teacher_stats', 'raw_maps_of', 'EfficientAD',
+           'hold_out', 'pooled_features']
 
 # %% ../../nbs/16_efficientad.ipynb #967d89ff
 class EfficientADGraph(nn.Module):
@@ -56,8 +56,7 @@ class EfficientADGraph(nn.Module):
     def combine(self, m_st:torch.Tensor, m_ae:torch.Tensor, f:torch.Tensor # what `raw_maps` returns
                )->tuple:
         "({'efficientad', 'mahalanobis', 'puad'} scores (B,), the combined map (B, H, W)) from the raw maps and features."
-        q = self.quantiles
-        m = 0.05 * (self.upsample(m_st) - q[0]) / (q[1] - q[0]) + 0.05 * (self.upsample(m_ae) - q[2]) / (q[3] - q[2])
+        m = combine_maps(self.upsample(m_st), self.upsample(m_ae), self.quantiles, 0.05)
         s = m.flatten(1).amax(1); d = mahalanobis(f, self.f_mean, self.f_prec); c = self.calib
         return {'efficientad': s, 'mahalanobis': d, 'puad': (s - c[0]) / c[1] + self.puad_weight * (d - c[2]) / c[3]}, m[:, 0]
 
@@ -117,13 +116,6 @@ def raw_maps_of(graph:EfficientADGraph, images:torch.Tensor, # (N, 3, H, W) uint
                 batch_size:int=8)->tuple:
     "`raw_maps` of uint8 images, batch by batch, concatenated on the graph's device."
     return tuple(map(torch.cat, zip(*[graph.raw_maps(x) for x in normalized_batches(images, graph.t_mean.device, batch_size)])))
-
-@torch.no_grad()
-def map_quantiles(graph:EfficientADGraph, m_st:torch.Tensor, m_ae:torch.Tensor # raw maps of the validation images
-                 )->torch.Tensor:
-    "The 0.9 / 0.995 quantiles of both upsampled maps over every validation pixel: (4,)."
-    st, ae = (graph.upsample(m).cpu().numpy().ravel() for m in (m_st, m_ae))
-    return torch.tensor([*np.quantile(st, [.9, .995]), *np.quantile(ae, [.9, .995])], dtype=torch.float32)
 
 # %% ../../nbs/16_efficientad.ipynb #f6c022c7
 @register_method('efficientad')
@@ -271,7 +263,7 @@ def fit_head(self:EfficientAD, graph:EfficientADGraph, train_imgs:torch.Tensor, 
     mean, prec = fit_gaussian(pooled_features(graph, train_imgs, which), 'ledoit_wolf')   # PUAD's Gaussian
     graph.f_mean.copy_(mean); graph.f_prec.copy_(prec)
     raw = raw_maps_of(graph, val_imgs)     # one pass of the networks over the validation images
-    graph.quantiles.copy_(map_quantiles(graph, *raw[:2]))
+    graph.quantiles.copy_(map_quantiles(graph.upsample(raw[0]), graph.upsample(raw[1])))
     s = {k: v.cpu() for k, v in graph.combine(*raw)[0].items()}
     graph.calib.copy_(torch.tensor([s['efficientad'].mean(), s['efficientad'].std(unbiased=False),
                                     s['mahalanobis'].mean(), s['mahalanobis'].std(unbiased=False)]))
