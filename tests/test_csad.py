@@ -38,6 +38,8 @@ def test_branches_fuse_and_files_hold_no_backbone(tiny_csad, tmp_path):
     assert m2.graph.hist_temperature == m.graph.hist_temperature == 0.05      # the fitted histograms' temperature travels with the file
     ck = torch.load(tmp_path / 'c.pt', weights_only=True); del ck['hparams']['hist_temperature']; torch.save(ck, tmp_path / 'old.pt')
     assert AnomalyModel.load(tmp_path / 'old.pt', device='cpu').graph.hist_temperature == 0   # files older than the option were fitted on argmax
+    ck = torch.load(tmp_path / 'c.pt', weights_only=True); ck['state']['hist_temperature'] = 0.05; torch.save(ck, tmp_path / 'v2.pt')
+    assert AnomalyModel.load(tmp_path / 'v2.pt', device='cpu').graph.hist_temperature == 0.05    # files that also stored it as state
     assert (tmp_path / 'c.pt').stat().st_size < 30e6     # the backbone is rebuilt from its weights, not stored
     parts = m.segment(test)
     assert parts.shape == (len(test), 256, 256) and int(parts.max()) < m.n_classes

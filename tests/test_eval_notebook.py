@@ -111,7 +111,7 @@ def test_csad_tables_notebook(tmp_path):
     env = {'IADNB_SYNTHLOCO': str(tmp_path / 'data' / 'synthloco'), 'IADNB_CACHE': str(tmp_path / 'cache')}
     out = _papermill(tmp_path / 'out.ipynb', tmp_path, env_extra=env, nb=REPO / 'nbs' / 'csad_tables.ipynb', preset='tiny',
                      synthloco_preset='tiny', categories='pushpins', runtimes='pytorch,onnx', device='cpu', out_dir=str(tmp_path / 'res'),
-                     hparams='{"hist_temperature": 0}')       # CSAD's argmax histograms (the soft default is exported in test_csad)
+                     hparams='{"hist_temperature": 0}')       # argmax histograms, as CSAD's (the soft default is exported in test_csad)
     for s in ('patchhist LA', 'onnx max |diff|', 'CSAD README (MVTec LOCO)', 'pseudo labels mIoU', 'preset tiny'): assert s in out, s
     import pandas as pd
     t5 = pd.read_csv(tmp_path / 'res' / 't5.csv')

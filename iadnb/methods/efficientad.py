@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Callable, Sequence
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
