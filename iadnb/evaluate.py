@@ -41,12 +41,15 @@ def _metrics(test:AnomalyDataset, pred, defects:dict, pixel:bool)->dict:
                 out['pixel_spro'] = spro(regions, pred.maps, labels == 0)
     return out
 
-def evaluate_category(model, # an unfitted `AnomalyModel` (e.g. from `build_method`)
+def evaluate_category(model, # an unfitted `AnomalyModel` (e.g. from `build_method`), or a fitted one with `fit=False`
                       data, # a `CategoryData` from `iadnb.data.load_category`
                       *,
                       pixel:bool=True, # compute pixel metrics when maps and masks exist
+                      fit:bool=True, # False: `model` is already fitted (e.g. loaded with `AnomalyModel.load`); only predict
                      )->CategoryResult:
-    "Fit `model` on `data.train`, predict `data.test`; return predictions, metrics and timings."
+    "Fit `model` on `data.train` (unless `fit=False`), predict `data.test`; return predictions, metrics and timings."
+    if not fit and not getattr(model, 'fitted', False):
+        raise ValueError(f"evaluate_category(fit=False) needs a fitted model; this {type(model).__name__} is not fitted.")
     tf, read = model.transform, getattr(model, 'splits_read', SPLITS)
     train = AnomalyDataset(data.train if 'train' in read else [], tf, defects=data.defects)   # a zero-shot method gets no training image
     val = AnomalyDataset(data.validation, tf, defects=data.defects) if data.validation and 'validation' in read else None
@@ -54,11 +57,11 @@ def evaluate_category(model, # an unfitted `AnomalyModel` (e.g. from `build_meth
     dev = getattr(model, 'device', 'cpu')
     if torch.device(dev).type == 'cuda': torch.cuda.reset_peak_memory_stats()
     _sync(dev); t0 = time.perf_counter()
-    model.fit(train, val)
+    if fit: model.fit(train, val)
     _sync(dev); t1 = time.perf_counter()
     pred = model.predict(test)
     _sync(dev); t2 = time.perf_counter()
-    timings = {'fit_s': t1 - t0, 'fit_img_s': len(train) / max(t1 - t0, 1e-9),
+    timings = {'fit_s': t1 - t0 if fit else float('nan'), 'fit_img_s': len(train) / max(t1 - t0, 1e-9) if fit else float('nan'),
                'predict_img_s': len(test) / max(t2 - t1, 1e-9), 'peak_rss_mb': _peak_rss_mb()}
     if torch.device(dev).type == 'cuda': timings['peak_gpu_mb'] = torch.cuda.max_memory_allocated() / 2**20
     return CategoryResult(data.dataset, data.category, model.name, pred.scores, test.labels, test.defect_types,

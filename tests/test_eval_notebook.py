@@ -8,11 +8,14 @@ REPO = Path(__file__).resolve().parents[1]
 NB = REPO / 'nbs' / 'eval.ipynb'
 
 
-def _papermill(out_nb: Path, cwd: Path, env_extra=None, nb=NB, **params):
+def _papermill(out_nb: Path, cwd: Path, env_extra=None, nb=NB, expect_error=None, **params):
     args = [sys.executable, '-m', 'papermill', str(nb), str(out_nb), '--cwd', str(cwd), '-k', 'python3']
     for k, v in params.items(): args += ['-p', k, str(v)]
     env = {**os.environ, 'IADNB_PROGRESS': '0', 'MPLBACKEND': 'Agg', 'HF_HUB_OFFLINE': '1', **(env_extra or {})}
     r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=1500)
+    if expect_error is not None:
+        assert r.returncode != 0 and expect_error in r.stderr, r.stderr[-4000:]
+        return r.stderr
     assert r.returncode == 0, r.stderr[-4000:]
     nb = json.loads(out_nb.read_text())
     return '\n'.join(o.get('text', '') if isinstance(o.get('text', ''), str) else ''.join(o['text'])
@@ -118,3 +121,13 @@ def test_csad_tables_notebook(tmp_path):
     assert list(t5['category']) == ['pushpins', 'average'] and round(t5['onnx LA'].iloc[0], 2) == round(t5['pytorch LA'].iloc[0], 2)   # scores can differ where the argmax ties (see benchmarks/README)
     seg = pd.read_csv(tmp_path / 'res' / 't5_segmentation.csv')
     assert 0 <= seg['pseudo labels mIoU'].iloc[0] <= 1 and (tmp_path / 'res' / 'parts_maps.png').exists()
+    # refit=False: the saved model is loaded and scored again (a stopped run resumes); the same table, no pseudo labels
+    again = dict(env_extra=env, nb=REPO / 'nbs' / 'csad_tables.ipynb', preset='tiny', synthloco_preset='tiny', categories='pushpins',
+                 runtimes='pytorch', device='cpu', out_dir=str(tmp_path / 'res'), refit=False)
+    out = _papermill(tmp_path / 'again.ipynb', tmp_path, hparams='{"hist_temperature": 0}', **again)
+    assert 'pushpins: loaded, fitted earlier' in out
+    t5b, segb = pd.read_csv(tmp_path / 'res' / 't5.csv'), pd.read_csv(tmp_path / 'res' / 't5_segmentation.csv')
+    assert (t5b[['pytorch LA', 'pytorch SA', 'patchhist LA', 'lgst SA']].values == t5[['pytorch LA', 'pytorch SA', 'patchhist LA', 'lgst SA']].values).all()
+    assert segb['pseudo labels mIoU'].isna().all() and segb['segmenter mIoU (validation)'].iloc[0] == seg['segmenter mIoU (validation)'].iloc[0]
+    # a saved model fitted with other hyper-parameters is refused, not mixed into the table
+    _papermill(tmp_path / 'other.ipynb', tmp_path, expect_error='fitted with other hyper-parameters', hparams='{"hist_temperature": 0.05}', **again)
