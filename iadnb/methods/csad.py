@@ -5,7 +5,7 @@
 # %% ../../nbs/18_csad.ipynb #de034c3f
 from __future__ import annotations
 import math, time
-from typing import Sequence
+from typing import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
@@ -268,7 +268,8 @@ def lgst_losses(graph:CSADGraph, x:torch.Tensor, xa:torch.Tensor, # normalised i
 
 @patch
 def train_lgst(self:CSAD, graph:CSADGraph, imgs:torch.Tensor, # (N, 3, H, W) uint8 training images
-               pen_iter)->list: # penalty images in [0, 1], or None
+               pen_iter, # penalty images in [0, 1], or None
+               on_step:Callable|None=None)->list: # called as `on_step(step, graph)` after each step (a learning curve, say)
     "Fit the teacher's statistics, then train student and autoencoder in place; returns every step's losses."
     hp, dev, tf = self.hparams, self.device, self.transform
     mean, std = tf.mean.flatten().tolist(), tf.std.flatten().tolist()
@@ -280,13 +281,14 @@ def train_lgst(self:CSAD, graph:CSADGraph, imgs:torch.Tensor, # (N, 3, H, W) uin
     opt = torch.optim.Adam(list(graph.student.parameters()) + list(graph.autoencoder.parameters()), lr=hp['lr'], weight_decay=hp['weight_decay'])
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, int(hp['lr_drop'] * hp['steps'])), gamma=0.1)
     g, history = torch.Generator().manual_seed(hp['seed']), []
-    for _ in progress(range(hp['steps']), desc='CSAD LGST training'):
+    for step in progress(range(hp['steps']), desc='CSAD LGST training'):
         x01 = imgs[torch.randint(len(imgs), (hp['lgst_batch'],), generator=g)].float().div(255)
         xa01 = torch.stack([augment(x, g) for x in x01])
         pen = norm(next(pen_iter).to(dev)) if pen_iter is not None else None
         losses = lgst_losses(graph, norm(x01.to(dev)), norm(xa01.to(dev)), pen)
         opt.zero_grad(set_to_none=True); sum(losses.values()).backward(); opt.step(); sched.step()
         history.append({k: v.item() for k, v in losses.items()})
+        if on_step is not None: on_step(step + 1, graph)
     graph.eval()
     return history
 
@@ -307,7 +309,8 @@ def fit_lgst_head(self:CSAD, graph:CSADGraph, val_imgs:torch.Tensor):
 
 # %% ../../nbs/18_csad.ipynb #b88e449a
 @patch
-def fit(self:CSAD, train, val=None):
+def fit(self:CSAD, train, val=None, *,
+        on_lgst_step:Callable|None=None): # called as `on_lgst_step(step, graph)` after each LGST step
     hp = self.hparams; seed_everything(hp['seed'])
     if hp['sam_checkpoint']: sam_model_type(hp['sam_checkpoint'])     # a wrong file fails now, not after decoding
     t0 = time.perf_counter()
@@ -320,7 +323,7 @@ def fit(self:CSAD, train, val=None):
     t1 = time.perf_counter()
     self.fit_histograms(graph, train_imgs, val_imgs)
     pen = penalty_iterator(train, hp['pool'], hp['penalty_images'], hp['steps'], hp['seed']) if hp['penalty'] else None
-    self.history = self.train_lgst(graph, train_imgs, pen)
+    self.history = self.train_lgst(graph, train_imgs, pen, on_lgst_step)
     t2 = time.perf_counter()
     self.fit_lgst_head(graph, val_imgs)
     self.timings = {'segmentation_s': t1 - t0, 'lgst_s': t2 - t1, 'head_s': time.perf_counter() - t2}
