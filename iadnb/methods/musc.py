@@ -133,10 +133,11 @@ class MuScGraph(nn.Module):
     "MuSc's inference: LNAMD per layer and degree, mutual (or reference) scoring, averaged maps, RsCIN."
     def __init__(self, backbone:FeatureExtractor, r_list:Sequence[int]=(1, 3, 5), interval:Sequence[float]=(0., 0.3),
                  k_list:Sequence[int]=(1, 2, 3), budget_mb:float=512, half:bool=False, position_norm:bool=False,
-                 image_norm:bool=False):
+                 image_norm:bool=False, border:int=0):
         super().__init__()
         self.backbone, self.r_list, self.interval, self.k_list = backbone, tuple(r_list), tuple(interval), tuple(k_list)
         self.budget_mb, self.half, self.position_norm, self.image_norm = budget_mb, half, position_norm, image_norm
+        self.border = border                                # cells of the finest grid left out of the image score
         self.reference = nn.ParameterDict()                 # `ref_key(layer, r)` -> (M, L, C) LNAMD features of the reference batch
         self.timings = {}
 
@@ -171,7 +172,9 @@ def score_features(self:MuScGraph, feats:dict, # layer -> (N, C, h, w) token map
     maps = total[:, 0] / len(feats)
     if self.position_norm and not len(self.reference):   # each position against the same position of the other images
         maps = maps - maps.median(0).values
-    raw = maps.flatten(1).amax(1)          # the max of the upsampled map is the max of the grid (bilinear, corners aligned)
+    b = self.border
+    inner = maps[:, b:maps.shape[1] - b, b:maps.shape[2] - b] if b else maps
+    raw = inner.flatten(1).amax(1)         # the max of the upsampled map is the max of the grid (bilinear, corners aligned)
     if self.image_norm: raw = raw - maps.flatten(1).median(1).values   # the peak above the image's own level
     if out_size is not None and tuple(out_size) != tuple(grid):
         maps = F.interpolate(maps[:, None], size=tuple(out_size), mode='bilinear', align_corners=True)[:, 0]
@@ -209,12 +212,15 @@ class MuSc(FeatureModel):
                  half:str|bool='auto', # keep token maps in fp16 ('auto' = on a GPU); similarities are always fp32
                  position_norm:bool=False, # zero-shot: subtract each map position's median over the images (not in the paper; see below)
                  image_norm:bool=False, # image score = map max minus the map's own median (not in the paper; see below)
+                 score_border:int=0, # pixels at the image edge left out of the image score; the map keeps them (not in the paper; see below)
                  weights:str|None='auto', # backbone weights: 'auto', a file, or None (random: timing only)
                  batch_size:int=4, # images per forward pass (the reference's 4; ViT-B-16 on 2 cores: ~10 % faster than 16)
                  **kw):
         if any(r < 1 or r % 2 == 0 for r in r_list): raise ConfigError(f"r_list must hold positive odd sizes, got {list(r_list)}")
         if divide_num < 1: raise ConfigError(f"divide_num must be >= 1, got {divide_num}")
         if reference_images < 0: raise ConfigError(f"reference_images must be 0 (zero-shot) or a count, got {reference_images}")
+        if not 0 <= 4 * score_border < image_size:
+            raise ConfigError(f"score_border={score_border} must be >= 0 and leave most of the image: below {image_size / 4:g} px at image_size={image_size}")
         if weights is not None: find_weights(backbone, weights)     # absent weights fail here, naming the file to supply
         source, _ = parse_name(backbone)
         if ADAPTERS[source].vit:
@@ -224,7 +230,7 @@ class MuSc(FeatureModel):
                                   f"(e.g. {image_size // patch * patch} or {(image_size // patch + 1) * patch}).")
         super().__init__(backbone=backbone, layers=layers, image_size=image_size, r_list=list(r_list), interval=list(interval),
                          k_list=list(k_list), divide_num=divide_num, reference_images=reference_images, budget_mb=budget_mb,
-                         half=half, position_norm=position_norm, image_norm=image_norm, weights=weights, batch_size=batch_size, **kw)
+                         half=half, position_norm=position_norm, image_norm=image_norm, score_border=score_border, weights=weights, batch_size=batch_size, **kw)
         self.timings = {}
 
     @property
@@ -237,7 +243,9 @@ class MuSc(FeatureModel):
 def _new_graph(self:MuSc)->MuScGraph:
     hp = self.hparams
     half = (self.device.type == 'cuda') if hp['half'] == 'auto' else bool(hp['half'])
-    return MuScGraph(self.backbone, hp['r_list'], hp['interval'], hp['k_list'], hp['budget_mb'], half, hp['position_norm'], hp['image_norm'])
+    cells = math.ceil(hp['score_border'] / min(self.backbone.strides.values()))    # pixels -> cells of the finest grid
+    return MuScGraph(self.backbone, hp['r_list'], hp['interval'], hp['k_list'], hp['budget_mb'], half, hp['position_norm'],
+                     hp['image_norm'], cells)
 
 @patch
 @torch.inference_mode()

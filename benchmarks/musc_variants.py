@@ -1,0 +1,86 @@
+"""Label-free scoring variants of MuSc on the default CNN backbone, measured on a few categories: the search for why
+grid's zero-shot image AUROC stays near 50 with EfficientNet-Lite0 (see benchmarks/README.md, MuSc). The test features
+are extracted once per (data, category, input padding) and cached; every variant then re-scores them in seconds to
+minutes. Labels are read only to compute the AUROCs printed.
+
+    python benchmarks/musc_variants.py --data-root <MVTec AD folder> --categories grid,transistor \\
+        --variants '[{}, {"interval": [0, 0.1]}, {"border": 2}, {"ring": "median"}, {"pad": 32}]'
+
+A variant's keys: `interval` (MuSc's mutual-scoring interval, default [0, 0.3]), `r` (aggregation degrees, default
+[1, 3, 5]), `layers` (stage names, default both), `top` (image score as the mean of the top-k map values instead of
+the maximum), `rscin` (false: no re-scoring by image neighbours), `border` (map cells next to the image edge left
+out of the image score), `ring` ('median' or 'z': each map cell minus the median over all images of the cells at
+the same distance from the edge, or divided by their MAD too), `pad` (reflect-pad the input by this many pixels
+and crop the features back).
+"""
+import argparse, json, time
+from pathlib import Path
+import torch
+import torch.nn.functional as F
+from iadnb.data import load_category, AnomalyDataset
+from iadnb.methods.musc import MuSc, features_and_embedding, lnamd, mutual_scores, rscin
+from iadnb.metrics import auroc, pixel_metrics
+
+def features(dataset, root, cat, pad, cache:Path):
+    "Per-stage test features (cropped back when the input was padded), image embeddings, labels and masks; cached."
+    f = cache / f'{dataset}_{Path(root).name}_{cat}_{pad}.pt'
+    if f.exists(): return torch.load(f, weights_only=False)
+    data = load_category(dataset, root, cat)
+    m = MuSc(device='cpu'); m.fit(None)
+    test = AnomalyDataset(data.test, m.transform, defects=data.defects)
+    fe, out, embs = m.backbone, {}, []
+    with torch.inference_mode():
+        for x, _ in m._batches(test, 'MuSc features'):
+            fs, e = features_and_embedding(fe, F.pad(x, (pad,) * 4, mode='reflect') if pad else x)
+            for l, v in fs.items():
+                c = pad // fe.strides[l]       # the padding's cells cropped back off
+                out.setdefault(l, []).append(v[..., c:v.shape[-2] - c, c:v.shape[-1] - c] if c else v)
+            embs.append(e)
+    size = tuple(test[0]['image'].shape[-2:])
+    r = dict(feats={l: torch.cat(v).float() for l, v in out.items()}, emb=torch.cat(embs), labels=test.labels,
+             gt=torch.as_tensor(test.gt_masks(size)), size=size)
+    cache.mkdir(parents=True, exist_ok=True); torch.save(r, f)
+    return r
+
+def edge_distance(h, w):
+    "Each cell's distance (in cells) to the nearest edge of an h x w map."
+    y, x = torch.arange(h)[:, None], torch.arange(w)[None]
+    return torch.minimum(torch.minimum(y, h - 1 - y), torch.minimum(x, w - 1 - x))
+
+def ring_norm(a, mode):
+    "Cells minus the median over all images of the cells at the same edge distance (`mode='z'`: divided by their MAD)."
+    d, out = edge_distance(*a.shape[-2:]), a.clone()
+    for k in range(int(d.max()) + 1):
+        sel = a[:, d == k]; dev = sel - sel.median()
+        out[:, d == k] = dev / dev.abs().median().clamp_min(1e-12) if mode == 'z' else dev
+    return out
+
+def score(r, interval=(0., .3), r_degrees=(1, 3, 5), layers=None, top=None, use_rscin=True, border=0, ring=None):
+    "Image and pixel AUROC (%) of MuSc's scores under one variant."
+    total, fs = 0, r['feats'] if layers is None else {l: r['feats'][l] for l in layers}
+    for l, f in fs.items():
+        N, _, h, w = f.shape
+        a = sum(mutual_scores(lnamd(f, k), tuple(interval)) for k in r_degrees).view(N, h, w) / len(r_degrees)
+        if ring: a = ring_norm(a, ring)
+        if border: a = F.pad(a[:, border:h - border, border:w - border], (border,) * 4, value=float('-inf'))
+        total = total + F.interpolate(a[:, None], size=r['size'], mode='nearest' if border else 'bilinear')[:, 0]
+    maps = total / len(fs)
+    flat = maps.flatten(1)
+    raw = flat.amax(1) if top is None else flat.topk(top, 1).values.mean(1)
+    s = rscin(raw, r['emb']) if use_rscin else raw
+    px = pixel_metrics(r['gt'].numpy(), maps.clamp_min(maps[maps.isfinite()].min()).numpy(), aupro=False)['auroc']
+    return round(100 * auroc((r['labels'] > 0).astype(int), s.numpy()), 1), round(100 * px, 1)
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--dataset', default='mvtec_ad'); ap.add_argument('--data-root', required=True)
+    ap.add_argument('--categories', default='grid,transistor'); ap.add_argument('--variants', default='[{}]')
+    ap.add_argument('--cache', default='runs/musc_variants_cache')
+    a = ap.parse_args(); torch.set_num_threads(2)
+    keys = {'r': 'r_degrees', 'rscin': 'use_rscin'}
+    for cat in a.categories.split(','):
+        for v in json.loads(a.variants):
+            v = dict(v); pad = v.pop('pad', 0)
+            r = features(a.dataset, a.data_root, cat, pad, Path(a.cache))
+            t = time.perf_counter(); img, pix = score(r, **{keys.get(k, k): x for k, x in v.items()})
+            print(f"{cat:12s} {json.dumps({'pad': pad, **v}):44s} image AUROC {img:5.1f}  pixel AUROC {pix:5.1f}  ({time.perf_counter() - t:.0f} s)", flush=True)
