@@ -7,18 +7,21 @@ minutes. Labels are read only to compute the AUROCs printed.
         --variants '[{}, {"interval": [0, 0.1]}, {"border": 2}, {"ring": "median"}, {"pad": 32}]'
 
 A variant's keys: `interval` (MuSc's mutual-scoring interval, default [0, 0.3]), `r` (aggregation degrees, default
-[1, 3, 5]), `layers` (stage names, default both), `top` (image score as the mean of the top-k map values instead of
-the maximum), `rscin` (false: no re-scoring by image neighbours), `border` (map cells next to the image edge left
-out of the image score), `ring` ('median' or 'z': each map cell minus the median over all images of the cells at
-the same distance from the edge, or divided by their MAD too), `pad` (reflect-pad the input by this many pixels
-and crop the features back).
+[1, 3, 5]), `layers` (stage names, default both), `border` (cells of the finest grid left out of the image score:
+MuSc's `score_border` in cells, 2 = 16 px at stride 8), `rscin` (false: no re-scoring by image neighbours) are
+scored by MuSc's own `MuScGraph.score_features`, so `[{}]` gives the method's numbers. Two are not in the method and
+re-derive the image score from its maps: `top` (the mean of the top-k map values instead of the maximum), `ring`
+('median' or 'z': each cell minus the median over all images of the cells at the same distance from the edge, or
+divided by their MAD too), `smooth` (a Gaussian of this sigma, in pixels, over the maps for the pixel
+metrics only, as PatchCore does). `pad` reflect-pads the input by this many pixels and crops the features back.
 """
 import argparse, json, time
 from pathlib import Path
 import torch
 import torch.nn.functional as F
+from iadnb.core import gaussian_blur
 from iadnb.data import load_category, AnomalyDataset
-from iadnb.methods.musc import MuSc, features_and_embedding, lnamd, mutual_scores, rscin
+from iadnb.methods.musc import MuSc, MuScGraph, features_and_embedding, rscin
 from iadnb.metrics import auroc, pixel_metrics
 
 def features(dataset, root, cat, pad, cache:Path):
@@ -55,21 +58,21 @@ def ring_norm(a, mode):
         out[:, d == k] = dev / dev.abs().median().clamp_min(1e-12) if mode == 'z' else dev
     return out
 
-def score(r, interval=(0., .3), r_degrees=(1, 3, 5), layers=None, top=None, use_rscin=True, border=0, ring=None):
-    "Image and pixel AUROC (%) of MuSc's scores under one variant."
-    total, fs = 0, r['feats'] if layers is None else {l: r['feats'][l] for l in layers}
-    for l, f in fs.items():
-        N, _, h, w = f.shape
-        a = sum(mutual_scores(lnamd(f, k), tuple(interval)) for k in r_degrees).view(N, h, w) / len(r_degrees)
-        if ring: a = ring_norm(a, ring)
-        if border: a = F.pad(a[:, border:h - border, border:w - border], (border,) * 4, value=float('-inf'))
-        total = total + F.interpolate(a[:, None], size=r['size'], mode='nearest' if border else 'bilinear')[:, 0]
-    maps = total / len(fs)
-    flat = maps.flatten(1)
-    raw = flat.amax(1) if top is None else flat.topk(top, 1).values.mean(1)
-    s = rscin(raw, r['emb']) if use_rscin else raw
-    px = pixel_metrics(r['gt'].numpy(), maps.clamp_min(maps[maps.isfinite()].min()).numpy(), aupro=False)['auroc']
-    return round(100 * auroc((r['labels'] > 0).astype(int), s.numpy()), 1), round(100 * px, 1)
+def score(r, interval=(0., .3), r_degrees=(1, 3, 5), layers=None, top=None, use_rscin=True, border=0, ring=None, smooth=0):
+    "Image and pixel AUROC (%) of MuSc's scores under one variant, scored by the method's own `MuScGraph`."
+    fs = r['feats'] if layers is None else {l: r['feats'][l] for l in layers}
+    g = MuScGraph(None, r_degrees, interval, border=border)   # the features are cached: no backbone needed
+    scores, grid_maps, raw = g.score_features(fs, r['emb'] if use_rscin else None)   # maps on the finest grid
+    if ring or top:       # what the graph does not do: re-derive the image score from the grid maps
+        if ring: grid_maps = ring_norm(grid_maps, ring)
+        b, m = border, grid_maps
+        flat = (m[:, b:m.shape[1] - b, b:m.shape[2] - b] if b else m).flatten(1)
+        raw = flat.amax(1) if top is None else flat.topk(top, 1).values.mean(1)
+        scores = rscin(raw, r['emb']) if use_rscin else raw
+    maps = F.interpolate(grid_maps[:, None], size=r['size'], mode='bilinear', align_corners=True)[:, 0]  # as MuSc.predict
+    maps = gaussian_blur(maps, smooth)     # 0: unchanged; the image score is not taken from these
+    px = pixel_metrics(r['gt'].numpy(), maps.numpy(), aupro=False)['auroc']
+    return round(100 * auroc((r['labels'] > 0).astype(int), scores.numpy()), 1), round(100 * px, 1)
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])

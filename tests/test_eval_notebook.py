@@ -101,7 +101,7 @@ def test_musc_tables_notebook(tmp_path):
     env = {'IADNB_SYNTHLOCO': str(tmp_path / 'data' / 'synthloco')}
     out = _papermill(tmp_path / 'out.ipynb', tmp_path, env_extra=env, nb=REPO / 'nbs' / 'musc_tables.ipynb', preset='fast',
                      synthloco_preset='tiny', categories='juice_bottle,pushpins', mvtec_root=str(mv), mvtec_categories='toy',
-                     hparams='{"image_size": 64}', device='cpu', out_dir=str(tmp_path / 'res'), speed_csv='')
+                     hparams='{"image_size": 64, "score_border": 8}', device='cpu', out_dir=str(tmp_path / 'res'), speed_csv='')
     for s in ('img AUROC', 'pix F1-max', 'PRO', 'paper (ViT-L-14-336)', 'MVTec AD mean of 15', 'no speed table'): assert s in out, s
     t7 = __import__('pandas').read_csv(tmp_path / 'res' / 't7.csv')
     assert list(t7['category']) == ['toy', 'toy', 'juice_bottle', 'pushpins', 'MVTec AD mean of 15'], list(t7['category'])

@@ -21,7 +21,7 @@ def test_zero_shot_never_reads_train(toy, monkeypatch):
     import iadnb.data as data
     opened, load = [], data.load_image
     monkeypatch.setattr(data, 'load_image', lambda p: (opened.append(Path(p)), load(p))[1])
-    r = evaluate('musc', dataset='mvtec_ad', data_root=toy, categories='toy', image_size=64, device='cpu', out_dir=None)
+    r = evaluate('musc', dataset='mvtec_ad', data_root=toy, categories='toy', image_size=64, hparams={'score_border': 8}, device='cpu', out_dir=None)
     cr = r.categories['toy']
     assert cr.n_train == 0 and cr.metrics['image_auroc'] > 0.8
     assert opened and not [p for p in opened if 'train' in p.parts], opened
@@ -30,10 +30,10 @@ def test_zero_shot_never_reads_train(toy, monkeypatch):
 
 def test_fewer_than_five_images_is_a_clear_error(toy):
     data = load_category('mvtec_ad', toy, 'toy')
-    m = build_method('musc', preset='fast', image_size=64, device='cpu').fit(None)
+    m = build_method('musc', preset='fast', image_size=64, score_border=0, device='cpu').fit(None)
     with pytest.raises(DataError, match='at least 5'): m.predict(AnomalyDataset(data.test[:4], m.transform))
     with pytest.raises(DataError, match='at least 5 reference'):
-        build_method('musc', preset='fast', image_size=64, device='cpu', reference_images=10).fit(AnomalyDataset(data.test[:3], m.transform))
+        build_method('musc', preset='fast', image_size=64, score_border=0, device='cpu', reference_images=10).fit(AnomalyDataset(data.test[:3], m.transform))
 
 
 def test_mixed_sizes_are_resized_with_a_warning(toy):
@@ -41,7 +41,7 @@ def test_mixed_sizes_are_resized_with_a_warning(toy):
     p = sorted(Path(toy, 'toy', 'test', 'good').glob('*.png'))[0]
     Image.open(p).resize((80, 48)).save(p)
     with pytest.warns(UserWarning, match='sizes'):
-        r = evaluate('musc', dataset='mvtec_ad', data_root=toy, categories='toy', image_size=64, device='cpu', out_dir=None, pixel=False)
+        r = evaluate('musc', dataset='mvtec_ad', data_root=toy, categories='toy', image_size=64, hparams={'score_border': 8}, device='cpu', out_dir=None, pixel=False)
     assert r.categories['toy'].maps.shape[1:] == (64, 64)
 
 
@@ -68,12 +68,12 @@ def test_paper_preset_without_vit_weights_names_the_file(toy, monkeypatch, capsy
 def test_divide_num_subsets(toy):
     "Random subsets (seeded, never by label) each scored on their own; a subset under 5 images is refused, naming the fix."
     data = load_category('mvtec_ad', toy, 'toy')
-    m = build_method('musc', preset='fast', image_size=64, device='cpu', divide_num=2).fit(None)
+    m = build_method('musc', preset='fast', image_size=64, score_border=0, device='cpu', divide_num=2).fit(None)
     ds = AnomalyDataset(data.test, m.transform)
     p = m.predict(ds)
     assert len(p.scores) == len(ds) == 10 and p.maps.shape == (10, 64, 64)
     with pytest.raises(DataError, match=r'divide_num=3 splits 10 images into subsets of 3: .* divide_num <= 2'):
-        build_method('musc', preset='fast', image_size=64, device='cpu', divide_num=3).fit(None).predict(ds)
+        build_method('musc', preset='fast', image_size=64, score_border=0, device='cpu', divide_num=3).fit(None).predict(ds)
 
 
 def test_clip_vit_path_one_forward_pass(toy):
@@ -93,5 +93,5 @@ def test_clip_vit_path_one_forward_pass(toy):
 def test_reference_mode_too_few_is_refused_at_fit(toy):
     data = load_category('mvtec_ad', toy, 'toy')
     with pytest.raises(ConfigError, match='reference_images'): build_method('musc', reference_images=-1)
-    m = build_method('musc', preset='fast', image_size=64, device='cpu', reference_images=3)
+    m = build_method('musc', preset='fast', image_size=64, score_border=0, device='cpu', reference_images=3)
     with pytest.raises(DataError, match='at least 5 images'): m.fit(AnomalyDataset(data.test, m.transform))

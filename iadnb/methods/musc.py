@@ -197,7 +197,7 @@ class MuSc(FeatureModel):
     "MuSc: zero-shot mutual scoring of a category's unlabeled images (or, with `reference_images`, scoring against a reference batch)."
     default_strides = (8, 16)
     cpu_preset = 'fast'
-    presets = {'paper': dict(backbone='clip:ViT-L-14-336', image_size=518), 'fast': dict()}
+    presets = {'paper': dict(backbone='clip:ViT-L-14-336', image_size=518), 'fast': dict(score_border=16)}
     _state_keys = ('reference_state',)
 
     def __init__(self, backbone:str='tf_efficientnet_lite0', # backbone name ('clip:ViT-L-14-336' in the paper)
@@ -212,7 +212,7 @@ class MuSc(FeatureModel):
                  half:str|bool='auto', # keep token maps in fp16 ('auto' = on a GPU); similarities are always fp32
                  position_norm:bool=False, # zero-shot: subtract each map position's median over the images (not in the paper; see below)
                  image_norm:bool=False, # image score = map max minus the map's own median (not in the paper; see below)
-                 score_border:int=0, # pixels at the image edge left out of the image score; the map keeps them (not in the paper; see below)
+                 score_border:int=0, # pixels at the image edge left out of the image score; the map keeps them (not in the paper; `fast`: 16, see below)
                  weights:str|None='auto', # backbone weights: 'auto', a file, or None (random: timing only)
                  batch_size:int=4, # images per forward pass (the reference's 4; ViT-B-16 on 2 cores: ~10 % faster than 16)
                  **kw):
@@ -220,7 +220,8 @@ class MuSc(FeatureModel):
         if divide_num < 1: raise ConfigError(f"divide_num must be >= 1, got {divide_num}")
         if reference_images < 0: raise ConfigError(f"reference_images must be 0 (zero-shot) or a count, got {reference_images}")
         if not 0 <= 4 * score_border < image_size:
-            raise ConfigError(f"score_border={score_border} must be >= 0 and leave most of the image: below {image_size / 4:g} px at image_size={image_size}")
+            raise ConfigError(f"score_border={score_border} must be >= 0 and leave most of the image: below {image_size / 4:g} px at "
+                              f"image_size={image_size} (the `fast` preset sets 16 px; pass score_border=0 for small images)")
         if weights is not None: find_weights(backbone, weights)     # absent weights fail here, naming the file to supply
         source, _ = parse_name(backbone)
         if ADAPTERS[source].vit:
