@@ -17,16 +17,15 @@ from iadnb.evaluate import resolve_data_root
 from iadnb.export import load_export
 
 def worst_images(m, onnx, samples, top):
-    "Indices of the `top` test images whose PyTorch and ONNX scores differ most, the differences and both scores."
+    "Indices of the `top` test images whose PyTorch and ONNX scores differ most, and both runtimes' scores."
     pt = m.predict(AnomalyDataset(samples, m.transform)).scores
     ox = onnx.predict(AnomalyDataset(samples, onnx.transform)).scores
     d = np.abs(pt - ox)
     return np.argsort(-d)[:top], pt, ox
 
 @torch.inference_mode()
-def against_float64(m, x, onnx_score):
-    "Differences from the float64 model of one normalised image (1, 3, H, W)."
-    g32 = m.graph; g64 = copy.deepcopy(g32).double()
+def against_float64(g32, g64, x, onnx_score):
+    "Differences from the float64 copy `g64` of the graph `g32`, on one normalised image (1, 3, H, W)."
     b32, _ = g32.branches(x); b64, _ = g64.branches(x.double())
     l32, l64 = g32.segment(x), g64.segment(x.double())
     ref = g64.patch_histogram(l64)[0]
@@ -48,8 +47,8 @@ if __name__ == '__main__':
     samples = load_category('synthloco', resolve_data_root('synthloco', a.data_root), a.category).test
     idx, pt, ox = worst_images(m, onnx, samples, a.top)
     print(f'scores: std {pt.std():.3g}, max |pytorch - onnx| {np.abs(pt - ox).max():.2e}')
+    ds, g64 = AnomalyDataset(samples, m.transform), copy.deepcopy(m.graph).double()   # the float64 copy made once
     for i in idx:
-        x = AnomalyDataset(samples, m.transform)[int(i)]['image'][None]
-        r = against_float64(m, x, float(ox[i]))
+        r = against_float64(m.graph, g64, ds[int(i)]['image'][None], float(ox[i]))
         print(f'image {i} (score {pt[i]:.2f}, |pytorch - onnx| {abs(pt[i] - ox[i]):.1e}), minus float64: ' +
               ', '.join(f'{k} {v:+.1e}' for k, v in r.items()), flush=True)
