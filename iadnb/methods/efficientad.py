@@ -134,6 +134,7 @@ class EfficientAD(AnomalyModel):
                  teacher_backbone:str='tf_efficientnet_lite0', # network the teacher is distilled from
                  teacher_stages:Sequence[str]=('blocks.2', 'blocks.4', 'blocks.6'), # its layers in the target
                  teacher_steps:int=60000, teacher_batch:int=16, # distillation schedule (the papers: 60 000 x 16)
+                 teacher_lr:float=1e-4, # distillation learning rate (Adam; the papers' 1e-4)
                  teacher_stats_images:int=1000, # pool images for the target's channel statistics
                  steps:int=70000, # student / autoencoder steps (batch 1)
                  lr:float=1e-4, weight_decay:float=1e-5,
@@ -149,7 +150,7 @@ class EfficientAD(AnomalyModel):
                  weights:str|None='auto', # the teacher backbone's weights (see `iadnb.backbones`)
                  device:str='auto', batch_size:int=16, seed:int=0):
         super().__init__(model_size=model_size, teacher=teacher, pool=pool, teacher_backbone=teacher_backbone,
-                         teacher_stages=list(teacher_stages), teacher_steps=teacher_steps, teacher_batch=teacher_batch,
+                         teacher_stages=list(teacher_stages), teacher_steps=teacher_steps, teacher_batch=teacher_batch, teacher_lr=teacher_lr,
                          teacher_stats_images=teacher_stats_images, steps=steps, lr=lr, weight_decay=weight_decay, lr_drop=lr_drop,
                          penalty=penalty, penalty_images=penalty_images, pad_maps=pad_maps, val_fraction=val_fraction, score=score,
                          puad_feature=puad_feature, puad_weight=puad_weight, image_size=image_size, weights=weights, device=device,
@@ -173,7 +174,7 @@ class EfficientAD(AnomalyModel):
 def teacher_config(self:EfficientAD)->TeacherConfig:
     hp = self.hparams
     return TeacherConfig(size=hp['model_size'], backbone=hp['teacher_backbone'], stages=tuple(hp['teacher_stages']),
-                         steps=hp['teacher_steps'], batch_size=hp['teacher_batch'], stats_images=hp['teacher_stats_images'])
+                         steps=hp['teacher_steps'], batch_size=hp['teacher_batch'], lr=hp.get('teacher_lr', 1e-4), stats_images=hp['teacher_stats_images'])
 
 @patch
 def load_teacher(self:EfficientAD, graph:EfficientADGraph):
@@ -229,6 +230,7 @@ def train_networks(self:EfficientAD, graph:EfficientADGraph, imgs:torch.Tensor, 
     "Train student and autoencoder in place (teacher frozen); returns every step's losses."
     hp, dev = self.hparams, self.device
     graph.teacher.requires_grad_(False).eval(); graph.student.train(); graph.autoencoder.train()
+    graph.to(memory_format=torch.channels_last)     # 1.2x per step on 2 CPU cores
     params = list(graph.student.parameters()) + list(graph.autoencoder.parameters())
     opt = torch.optim.Adam(params, lr=hp['lr'], weight_decay=hp['weight_decay'])
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, int(hp['lr_drop'] * hp['steps'])), gamma=0.1)
@@ -236,13 +238,13 @@ def train_networks(self:EfficientAD, graph:EfficientADGraph, imgs:torch.Tensor, 
     history = []
     for _ in progress(range(hp['steps']), desc=f"EfficientAD-{hp['model_size'].upper()} training"):
         x01 = imgs[int(torch.randint(len(imgs), (), generator=g))].float().div(255)
-        img, aug = imagenet_normalize(x01[None]).to(dev), imagenet_normalize(augment(x01, g)[None]).to(dev)
-        pen = imagenet_normalize(next(pen_iter)).to(dev) if pen_iter is not None else None
+        img, aug = (imagenet_normalize(v[None]).to(dev, memory_format=torch.channels_last) for v in (x01, augment(x01, g)))
+        pen = imagenet_normalize(next(pen_iter)).to(dev, memory_format=torch.channels_last) if pen_iter is not None else None
         losses = efficientad_losses(graph, img, aug, pen)
         loss = sum(losses.values())
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
         history.append({k: v.item() for k, v in losses.items()})
-    graph.eval()
+    graph.to(memory_format=torch.contiguous_format).eval()
     return history
 
 # %% ../../nbs/16_efficientad.ipynb #d191c0ef
