@@ -17,19 +17,14 @@ print('AUROC efficientad', 100 * auroc(r.labels, b['efficientad']), 'puad', 100 
 m.save(out.replace('.json', '.pt'))
 from iadnb.data import AnomalyDataset
 tr, va = m._split(AnomalyDataset(data.train, m.transform), AnomalyDataset(data.validation, m.transform) if data.validation else None)
-with torch.no_grad():
-    acc = {'st': 0., 'ae': 0., 'stae': 0.}
-    for x in normalized_batches(va, 'cpu', 8):
-        tt = (g.teacher(x) - g.t_mean[:, None, None]) / g.t_std[:, None, None]; s = g.student(x); a = g.autoencoder(x)
-        acc['st'] += ((tt - s[:, :384]) ** 2).mean((1, 2, 3)).sum().item(); acc['ae'] += ((a - tt) ** 2).mean((1, 2, 3)).sum().item()
-        acc['stae'] += ((a - s[:, 384:]) ** 2).mean((1, 2, 3)).sum().item()
-    val = {k: v / len(va) for k, v in acc.items()}
-    te = decode_uint8(data.test, 256, 'test')
-    mst, mae, _ = raw_maps_of(g, te)
-    q = g.quantiles
-    st_only = ((g.upsample(mst) - q[0]) * 0.1 / (q[1] - q[0])).flatten(1).amax(1).numpy()
-    ae_only = ((g.upsample(mae) - q[2]) * 0.1 / (q[3] - q[2])).flatten(1).amax(1).numpy()
-h = m.history; last = {k: sum(d[k] for d in h[-50:]) / 50 for k in h[0]}; first = {k: sum(d[k] for d in h[:20]) / 20 for k in h[0]}
+with torch.no_grad():   # validation losses: the two raw maps' means, and the autoencoder against the normalised teacher
+    v_st, v_stae, _ = raw_maps_of(g, va)
+    v_ae = sum(((g.autoencoder(x) - (g.teacher(x) - g.t_mean[:, None, None]) / g.t_std[:, None, None]) ** 2).mean((1, 2, 3)).sum().item()
+               for x in normalized_batches(va, 'cpu', 8)) / len(va)
+    val = {'st': v_st.mean().item(), 'ae': v_ae, 'stae': v_stae.mean().item()}
+    mst, mae, _ = raw_maps_of(g, decode_uint8(data.test, 256, 'test'))
+    st_only, ae_only = (g.upsample(v).flatten(1).amax(1).numpy() for v in (mst, mae))   # each map's maximum alone
+h = m.history; last = {k: sum(d[k] for d in h[-50:]) / len(h[-50:]) for k in h[0]}; first = {k: sum(d[k] for d in h[:20]) / len(h[:20]) for k in h[0]}
 row = dict(category=cat, lr=lr, teacher_lr=tlr, steps=steps, threads=threads, val=val, train_first20=first, train_last50=last,
            teacher_final=sum(m.teacher_info['history'][-20:]) / 20,
            efficientad=100 * auroc(r.labels, b['efficientad']), puad=100 * auroc(r.labels, b['puad']),

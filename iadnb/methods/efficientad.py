@@ -174,7 +174,7 @@ class EfficientAD(AnomalyModel):
 def teacher_config(self:EfficientAD)->TeacherConfig:
     hp = self.hparams
     return TeacherConfig(size=hp['model_size'], backbone=hp['teacher_backbone'], stages=tuple(hp['teacher_stages']),
-                         steps=hp['teacher_steps'], batch_size=hp['teacher_batch'], lr=hp.get('teacher_lr', 1e-4), stats_images=hp['teacher_stats_images'])
+                         steps=hp['teacher_steps'], batch_size=hp['teacher_batch'], lr=hp['teacher_lr'], stats_images=hp['teacher_stats_images'])
 
 @patch
 def load_teacher(self:EfficientAD, graph:EfficientADGraph):
