@@ -79,10 +79,12 @@ def map_quantiles(m_st:torch.Tensor, m_ae:torch.Tensor # the two maps of the val
 
 def combine_maps(m_st:torch.Tensor, m_ae:torch.Tensor, # the two maps, same shape
                  q:torch.Tensor, # their quantiles (`map_quantiles`)
-                 weight:float=0.05 # each normalised map's weight: its 0.995 quantile maps to `weight`
+                 weight:float=0.05, # each normalised map's weight: its 0.995 quantile maps to `weight`
+                 keep:torch.Tensor|None=None # (2,) factor of each normalised map: 1 kept, 0 left out; None = both kept
                 )->torch.Tensor:
     "The sum of the two maps, each sent linearly from its 0.9 quantile to 0 and its 0.995 quantile to `weight`."
-    return weight * (m_st - q[0]) / (q[1] - q[0]) + weight * (m_ae - q[2]) / (q[3] - q[2])
+    k = (1., 1.) if keep is None else (keep[0], keep[1])
+    return weight * k[0] * (m_st - q[0]) / (q[1] - q[0]) + weight * k[1] * (m_ae - q[2]) / (q[3] - q[2])
 
 # %% ../nbs/09b_pdn.ipynb #6324b61a
 NOT_IMAGES = {'ground_truth', 'parts', 'meta', 'masks', 'test'}   # folders of masks, label maps or test images, never pooled

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/16_efficientad.ipynb #00c2960b
 from __future__ import annotations
-import time
+import time, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 import torch
@@ -20,7 +20,7 @@ from ..pdn import (pdn, AutoEncoder, PDN_SIZES, TeacherConfig, cached_teacher, r
 
 # %% auto #0
 __all__ = ['EfficientADGraph', 'augment', 'hard_loss', 'efficientad_losses', 'teacher_stats', 'raw_maps_of', 'EfficientAD',
-           'hold_out', 'pooled_features']
+           'hold_out', 'map_skill', 'choose_maps', 'pooled_features']
 
 # %% ../../nbs/16_efficientad.ipynb #967d89ff
 class EfficientADGraph(nn.Module):
@@ -35,15 +35,20 @@ class EfficientADGraph(nn.Module):
         self.size, self.image_size, self.pad_maps, self.score, self.puad_weight = size, image_size, pad_maps, score, float(puad_weight)
         self.teacher, self.student, self.autoencoder = pdn(size, 384), pdn(size, 768), AutoEncoder(384, image_size)
         for name, shape in [('t_mean', (384,)), ('t_std', (384,)), ('quantiles', (4,)), ('f_mean', (384,)),
-                            ('f_prec', (384, 384)), ('calib', (4,))]:
+                            ('f_prec', (384, 384)), ('calib', (4,)), ('keep_maps', (2,))]:
             self.register_buffer(name, torch.zeros(shape))
-        self.t_std.fill_(1); self.quantiles.copy_(torch.tensor([0., 1., 0., 1.])); self.calib.copy_(torch.tensor([0., 1., 0., 1.]))
+        self.t_std.fill_(1); self.keep_maps.fill_(1); self.quantiles.copy_(torch.tensor([0., 1., 0., 1.])); self.calib.copy_(torch.tensor([0., 1., 0., 1.]))
         self.eval()
+
+    def normalized_teacher(self, x:torch.Tensor # (B, 3, H, W) ImageNet-normalised images
+                          )->torch.Tensor:
+        "The teacher's output (B, 384, 56, 56) standardised per channel with the training images' `t_mean` / `t_std`."
+        return (self.teacher(x) - self.t_mean[:, None, None]) / self.t_std[:, None, None]
 
     def raw_maps(self, x:torch.Tensor # (B, 3, H, W) ImageNet-normalised images
                 )->tuple:
         "Student-teacher and autoencoder maps (B, 1, 56, 56) and the student's pooled teacher-half features (B, 384)."
-        t = (self.teacher(x) - self.t_mean[:, None, None]) / self.t_std[:, None, None]
+        t = self.normalized_teacher(x)
         s, a = self.student(x), self.autoencoder(x)
         return ((t - s[:, :384]) ** 2).mean(1, keepdim=True), ((a - s[:, 384:]) ** 2).mean(1, keepdim=True), s[:, :384].mean((2, 3))
 
@@ -55,7 +60,7 @@ class EfficientADGraph(nn.Module):
     def combine(self, m_st:torch.Tensor, m_ae:torch.Tensor, f:torch.Tensor # what `raw_maps` returns
                )->tuple:
         "({'efficientad', 'mahalanobis', 'puad'} scores (B,), the combined map (B, H, W)) from the raw maps and features."
-        m = combine_maps(self.upsample(m_st), self.upsample(m_ae), self.quantiles, 0.05)
+        m = combine_maps(self.upsample(m_st), self.upsample(m_ae), self.quantiles, 0.05, self.keep_maps)
         s = m.flatten(1).amax(1); d = mahalanobis(f, self.f_mean, self.f_prec); c = self.calib
         return {'efficientad': s, 'mahalanobis': d, 'puad': (s - c[0]) / c[1] + self.puad_weight * (d - c[2]) / c[3]}, m[:, 0]
 
@@ -88,8 +93,7 @@ def efficientad_losses(graph:EfficientADGraph, # teacher normalisation set; stud
                       )->dict:
     "The four losses of one step: 'hard', 'penalty', 'ae', 'stae'."
     with torch.no_grad():
-        t = graph.teacher(torch.cat([img, aug]))
-        t = (t - graph.t_mean[:, None, None]) / graph.t_std[:, None, None]
+        t = graph.normalized_teacher(torch.cat([img, aug]))
     s = graph.student(torch.cat([img, aug] + ([pen] if pen is not None else [])))
     a = graph.autoencoder(aug)
     out = {'hard': hard_loss(t[:1], s[:1, :384]), 'ae': F.mse_loss(a, t[1:2]), 'stae': F.mse_loss(s[1:2, 384:], a)}
@@ -124,9 +128,10 @@ class EfficientAD(AnomalyModel):
     presets = {
         'paper': dict(steps=70000, teacher_steps=60000, teacher_batch=16),
         'fast': dict(steps=300, teacher_steps=120, teacher_batch=8, teacher_stats_images=300),
-        'tiny': dict(steps=4, teacher_steps=4, teacher_batch=2, teacher_stats_images=4),
+        'tiny': dict(steps=4, teacher_steps=4, teacher_batch=2, teacher_stats_images=4, min_skill=0.1),
     }
-    _state_keys = ('net_state', 'history', 'timings', 'teacher_info', 'n_train', 'n_val')
+    _state_keys = ('net_state', 'history', 'timings', 'teacher_info', 'n_train', 'n_val', 'map_skill')
+    map_skill = None   # files saved before the skill was recorded
 
     def __init__(self, model_size:str='s', # PDN size: 's' or 'm'
                  teacher:str='distil', # 'distil' (distilled here once and cached), or a teacher file (ours, or a PDN state dict)
@@ -142,6 +147,7 @@ class EfficientAD(AnomalyModel):
                  penalty:bool=True, # the penalty loss on pool images
                  penalty_images:int=2000, # pool images kept for the penalty loss (a seeded sample)
                  pad_maps:bool=False, # pad the maps by 4 px before upsampling (the original EfficientAD; PUAD does not)
+                 min_skill:float|None=None, # leave a map out when its network beats the zero predictor on validation images by less (`choose_maps`); None = both maps (the papers)
                  val_fraction:float=0.15, # training images held out for validation when the data set has none
                  score:str='efficientad', # the image score: 'efficientad' or 'puad'
                  puad_feature:str='student', # PUAD's global feature: pooled 'student' (teacher half) or 'teacher' output
@@ -152,7 +158,7 @@ class EfficientAD(AnomalyModel):
         super().__init__(model_size=model_size, teacher=teacher, pool=pool, teacher_backbone=teacher_backbone,
                          teacher_stages=list(teacher_stages), teacher_steps=teacher_steps, teacher_batch=teacher_batch, teacher_lr=teacher_lr,
                          teacher_stats_images=teacher_stats_images, steps=steps, lr=lr, weight_decay=weight_decay, lr_drop=lr_drop,
-                         penalty=penalty, penalty_images=penalty_images, pad_maps=pad_maps, val_fraction=val_fraction, score=score,
+                         penalty=penalty, penalty_images=penalty_images, pad_maps=pad_maps, min_skill=min_skill, val_fraction=val_fraction, score=score,
                          puad_feature=puad_feature, puad_weight=puad_weight, image_size=image_size, weights=weights, device=device,
                          batch_size=batch_size, seed=seed)
         if model_size not in PDN_SIZES: raise ValueError(f"model_size={model_size!r}: 's' or 'm'")
@@ -247,20 +253,56 @@ def train_networks(self:EfficientAD, graph:EfficientADGraph, imgs:torch.Tensor, 
     graph.to(memory_format=torch.contiguous_format).eval()
     return history
 
+# %% ../../nbs/16_efficientad.ipynb #01ab6f35
+@torch.no_grad()
+def map_skill(graph:EfficientADGraph, images:torch.Tensor, # (N, 3, H, W) uint8 validation images
+              batch_size:int=8)->dict:
+    "{'student_teacher', 'autoencoder'}: 1 - each network's mean squared error against the normalised teacher / the zero predictor's."
+    err = torch.zeros(3, dtype=torch.float64)
+    for x in normalized_batches(images, graph.t_mean.device, batch_size):
+        t = graph.normalized_teacher(x)
+        err += torch.stack([(t ** 2).sum(), ((t - graph.student(x)[:, :384]) ** 2).sum(), ((t - graph.autoencoder(x)) ** 2).sum()]).double().cpu()
+    return {'student_teacher': float(1 - err[1] / err[0]), 'autoencoder': float(1 - err[2] / err[0])}
+
+def choose_maps(skill:dict, # what `map_skill` returns
+                min_skill:float|None # the least skill a kept map's network shows; None keeps both
+               )->torch.Tensor:
+    "`keep_maps`: (2,) 1 for each map kept, 0 for one left out; a map is left out only when the other's network learned."
+    if min_skill is None: return torch.ones(2)
+    ok = torch.tensor([skill['student_teacher'] >= min_skill, skill['autoencoder'] >= min_skill], dtype=torch.float32)
+    return ok if ok.any() else torch.ones(2)
+
 # %% ../../nbs/16_efficientad.ipynb #d191c0ef
 @torch.no_grad()
 def pooled_features(graph:EfficientADGraph, images:torch.Tensor, which:str='student', batch_size:int=8)->torch.Tensor:
     "(N, 384) spatial means of the student's teacher half ('student') or of the normalised teacher ('teacher')."
     dev, out = graph.t_mean.device, []
     for x in normalized_batches(images, dev, batch_size):
-        f = graph.student(x)[:, :384] if which == 'student' else (graph.teacher(x) - graph.t_mean[:, None, None]) / graph.t_std[:, None, None]
+        f = graph.student(x)[:, :384] if which == 'student' else graph.normalized_teacher(x)
         out.append(f.mean((2, 3)).cpu())
     return torch.cat(out)
 
 @patch
+def _report_maps(self:EfficientAD, graph:EfficientADGraph):
+    "Warn when a map is left out of the sum, or when neither network learned."
+    sk, mn = self.map_skill, self.hparams['min_skill']
+    if mn is None: return
+    txt = ', '.join(f"{k} {v:.3f}" for k, v in sk.items())
+    if graph.keep_maps.sum() < 2:
+        gone = [k for k, keep in zip(sk, graph.keep_maps) if not keep][0]
+        warnings.warn(f"EfficientAD: the {gone} map is left out of the score: its network's validation skill is below "
+                      f"min_skill={mn} ({txt}); more training steps would let it count (or min_skill=None keeps both).")
+    elif min(sk.values()) < mn:
+        warnings.warn(f"EfficientAD: neither network beats the zero predictor by min_skill={mn} on the validation images ({txt}): "
+                      f"both maps are kept, but the scores are weak; train for more steps.")
+
+@patch
 def fit_head(self:EfficientAD, graph:EfficientADGraph, train_imgs:torch.Tensor, val_imgs:torch.Tensor):
-    "Quantiles of the maps and PUAD's Gaussian and standardisation, from the training and validation images."
+    "Which maps to keep, their quantiles, and PUAD's Gaussian and standardisation, from the training and validation images."
     which = self.hparams['puad_feature']
+    self.map_skill = map_skill(graph, val_imgs)
+    graph.keep_maps.copy_(choose_maps(self.map_skill, self.hparams['min_skill']))
+    self._report_maps(graph)
     mean, prec = fit_gaussian(pooled_features(graph, train_imgs, which), 'ledoit_wolf')   # PUAD's Gaussian
     graph.f_mean.copy_(mean); graph.f_prec.copy_(prec)
     raw = raw_maps_of(graph, val_imgs)     # one pass of the networks over the validation images
@@ -294,7 +336,8 @@ def fit(self:EfficientAD, train, val=None):
 
 @patch
 def _after_load(self:EfficientAD):
-    self.graph = self.new_graph(); self.graph.load_state_dict(self.net_state)
+    self.graph = self.new_graph()
+    self.graph.load_state_dict({**self.graph.state_dict(), **self.net_state})   # files saved before `keep_maps`: both maps
 
 @patch
 @torch.inference_mode()
