@@ -83,8 +83,10 @@ def combine_maps(m_st:torch.Tensor, m_ae:torch.Tensor, # the two maps, same shap
                  keep:torch.Tensor|None=None # (2,) factor of each normalised map: 1 kept, 0 left out; None = both kept
                 )->torch.Tensor:
     "The sum of the two maps, each sent linearly from its 0.9 quantile to 0 and its 0.995 quantile to `weight`."
-    k = (1., 1.) if keep is None else (keep[0], keep[1])
-    return weight * k[0] * (m_st - q[0]) / (q[1] - q[0]) + weight * k[1] * (m_ae - q[2]) / (q[3] - q[2])
+    st, ae = weight * (m_st - q[0]) / (q[1] - q[0]), weight * (m_ae - q[2]) / (q[3] - q[2])
+    if keep is None: return st + ae
+    zero = torch.zeros_like(st)     # `where`, not a product: a left-out map may be degenerate (0 * inf is NaN)
+    return torch.where(keep[0] > 0, st, zero) + torch.where(keep[1] > 0, ae, zero)
 
 # %% ../nbs/09b_pdn.ipynb #6324b61a
 NOT_IMAGES = {'ground_truth', 'parts', 'meta', 'masks', 'test'}   # folders of masks, label maps or test images, never pooled

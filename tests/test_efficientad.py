@@ -65,21 +65,26 @@ def test_a_cached_teacher_trains_the_same_networks(toy, tmp_path, monkeypatch):
 
 
 def test_a_map_left_out_stays_out_through_save_load_and_onnx(toy, tmp_path, monkeypatch):
-    "With the autoencoder's map left out (`keep_maps` [1, 0]) the autoencoder cannot move a score, in PyTorch, after loading and in ONNX."
+    "An unlearned autoencoder (its skill stubbed) is named and its map left out: it cannot move a score, in PyTorch, after loading or in ONNX."
+    import iadnb.methods.efficientad as ead
     from iadnb.core import AnomalyModel
     from iadnb.export import export_onnx, load_export, compare_export
     monkeypatch.setenv('IADNB_CACHE', str(tmp_path / 'cache'))
+    monkeypatch.setattr(ead, 'map_skill', lambda graph, images, batch_size=8: {'student_teacher': .5, 'autoencoder': .01})
     pool = make_toy_dataset(tmp_path / 'pool', 'mvtec_ad', n_train=4, n_good=1, n_bad=1, size=64)
     data, _ = toy
-    m = _fit(toy, pool=str(pool)); test = AnomalyDataset(data.test, m.transform)
-    m.graph.keep_maps.copy_(torch.tensor([1., 0.])); m.net_state['keep_maps'] = m.graph.keep_maps.clone()
-    before = m.predict(test).scores
+    with pytest.warns(UserWarning, match=r'the autoencoder map is left out of the score.*min_skill=0.1'): m = _fit(toy, pool=str(pool), min_skill=0.1)
+    assert m.graph.keep_maps.tolist() == [1., 0.]
+    test = AnomalyDataset(data.test, m.transform); before = m.predict(test).scores
     with torch.no_grad(): m.graph.autoencoder.head[-1].bias.add_(5.)      # a different autoencoder map ...
     assert torch.allclose(torch.as_tensor(m.predict(test).scores), torch.as_tensor(before))   # ... leaves the scores alone
     m.graph.keep_maps.fill_(1)
     assert not torch.allclose(torch.as_tensor(m.predict(test).scores), torch.as_tensor(before))  # kept, it moves them
-    m2 = AnomalyModel.load(m.save(tmp_path / 'm.pt'), device='cpu')     # net_state: keep_maps [1, 0], the shifted autoencoder
+    m.graph.keep_maps.copy_(torch.tensor([1., 0.]))
+    m2 = AnomalyModel.load(m.save(tmp_path / 'm.pt'), device='cpu')     # net_state shares the graph's tensors: the shifted autoencoder
     assert m2.graph.keep_maps.tolist() == [1., 0.] and m2.map_skill == m.map_skill
     assert torch.allclose(torch.as_tensor(m2.predict(test).scores), torch.as_tensor(before))
     diff = compare_export(m2, load_export(export_onnx(m2, tmp_path / 'm.onnx')), data.test)
     assert diff['max_abs_map_diff'] < 1e-4 and diff['max_score_diff_per_std'] < 1e-4, diff
+    del m.net_state['keep_maps']; m.map_skill = None                    # a file saved before the rule: both maps
+    assert AnomalyModel.load(m.save(tmp_path / 'old.pt'), device='cpu').graph.keep_maps.tolist() == [1., 1.]

@@ -128,7 +128,7 @@ class EfficientAD(AnomalyModel):
     presets = {
         'paper': dict(steps=70000, teacher_steps=60000, teacher_batch=16),
         'fast': dict(steps=300, teacher_steps=120, teacher_batch=8, teacher_stats_images=300),
-        'tiny': dict(steps=4, teacher_steps=4, teacher_batch=2, teacher_stats_images=4, min_skill=0.1),
+        'tiny': dict(steps=4, teacher_steps=4, teacher_batch=2, teacher_stats_images=4),
     }
     _state_keys = ('net_state', 'history', 'timings', 'teacher_info', 'n_train', 'n_val', 'map_skill')
     map_skill = None   # files saved before the skill was recorded
@@ -297,7 +297,8 @@ def _report_maps(self:EfficientAD, graph:EfficientADGraph):
                       f"both maps are kept, but the scores are weak; train for more steps.")
 
 @patch
-def fit_head(self:EfficientAD, graph:EfficientADGraph, train_imgs:torch.Tensor, val_imgs:torch.Tensor):
+def fit_head(self:EfficientAD, graph:EfficientADGraph, train_imgs:torch.Tensor, val_imgs:torch.Tensor,
+             quantiles:torch.Tensor|None=None): # the maps' quantiles (e.g. released ones); None = from `val_imgs`
     "Which maps to keep, their quantiles, and PUAD's Gaussian and standardisation, from the training and validation images."
     which = self.hparams['puad_feature']
     self.map_skill = map_skill(graph, val_imgs)
@@ -306,11 +307,11 @@ def fit_head(self:EfficientAD, graph:EfficientADGraph, train_imgs:torch.Tensor, 
     mean, prec = fit_gaussian(pooled_features(graph, train_imgs, which), 'ledoit_wolf')   # PUAD's Gaussian
     graph.f_mean.copy_(mean); graph.f_prec.copy_(prec)
     raw = raw_maps_of(graph, val_imgs)     # one pass of the networks over the validation images
-    graph.quantiles.copy_(map_quantiles(graph.upsample(raw[0]), graph.upsample(raw[1])))
+    graph.quantiles.copy_(map_quantiles(graph.upsample(raw[0]), graph.upsample(raw[1])) if quantiles is None else quantiles)
     s = {k: v.cpu() for k, v in graph.combine(*raw)[0].items()}
     graph.calib.copy_(torch.tensor([s['efficientad'].mean(), s['efficientad'].std(unbiased=False),
                                     s['mahalanobis'].mean(), s['mahalanobis'].std(unbiased=False)]))
-    if (graph.calib[[1, 3]] <= 0).any(): raise DataError("the validation scores are all equal: check that the validation images differ.")
+    if not (graph.calib[[1, 3]] > 0).all(): raise DataError("the validation scores are all equal: check that the validation images differ.")
 
 
 # %% ../../nbs/16_efficientad.ipynb #14f282c3
@@ -335,9 +336,14 @@ def fit(self:EfficientAD, train, val=None):
     return self
 
 @patch
+def _upgrade_state(self:EfficientAD, state:dict)->dict:
+    "Files saved before `keep_maps` summed both maps."
+    state['net_state'] = {'keep_maps': torch.ones(2), **state['net_state']}
+    return state
+
+@patch
 def _after_load(self:EfficientAD):
-    self.graph = self.new_graph()
-    self.graph.load_state_dict({**self.graph.state_dict(), **self.net_state})   # files saved before `keep_maps`: both maps
+    self.graph = self.new_graph(); self.graph.load_state_dict(self.net_state)
 
 @patch
 @torch.inference_mode()
@@ -368,7 +374,7 @@ def from_released(cls:EfficientAD, folder:str, # the released folder (holds <s|m
     if train is not None:
         train_imgs, val_imgs = m._split(train, val)
         m.n_train, m.n_val = len(train_imgs), len(val_imgs)
-        q = g.quantiles.clone(); m.fit_head(g, train_imgs, val_imgs); g.quantiles.copy_(q)   # the released quantiles stay
+        m.fit_head(g, train_imgs, val_imgs, quantiles=r['quantiles'])   # the released quantiles stay
     elif hp['score'] == 'puad':
         raise DataError("PUAD's score needs the category's training images (train=...) to fit its Gaussian; or pass score='efficientad'.")
     else: m.n_train = m.n_val = 0
