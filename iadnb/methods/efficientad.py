@@ -127,7 +127,7 @@ class EfficientAD(AnomalyModel):
     cpu_preset = 'fast'     # preset='auto' on a CPU: 70 000 steps at ~4 s each would take three days
     presets = {
         'paper': dict(steps=70000, teacher_steps=60000, teacher_batch=16),
-        'fast': dict(steps=300, teacher_steps=120, teacher_batch=8, teacher_stats_images=300),
+        'fast': dict(steps=300, teacher_steps=120, teacher_batch=8, teacher_stats_images=300, min_skill=0.1),
         'tiny': dict(steps=4, teacher_steps=4, teacher_batch=2, teacher_stats_images=4),
     }
     _state_keys = ('net_state', 'history', 'timings', 'teacher_info', 'n_train', 'n_val', 'map_skill')
