@@ -16,8 +16,8 @@ from ..backbones import FeatureExtractor, OpenClipViT, feature_info, find_weight
 from .base import FeatureModel, local_aggregate
 
 # %% auto #0
-__all__ = ['lnamd', 'patch_similarity', 'interval_ranks', 'mutual_scores', 'rscin', 'features_and_embedding', 'ref_key',
-           'MuScGraph', 'MuSc']
+__all__ = ['SYMMETRIES', 'lnamd', 'block_rows', 'patch_similarity', 'interval_ranks', 'mutual_scores', 'rscin',
+           'features_and_embedding', 'ref_key', 'square_symmetry', 'MuScGraph', 'MuSc']
 
 # %% ../../nbs/17_musc.ipynb #ab1f95c7
 def lnamd(f:torch.Tensor, # (N, C, h, w) token maps of one layer
@@ -30,25 +30,36 @@ def lnamd(f:torch.Tensor, # (N, C, h, w) token maps of one layer
     return F.normalize(f.flatten(2).transpose(1, 2), dim=-1)
 
 # %% ../../nbs/17_musc.ipynb #a4ad58a3
-def _images_per_block(L:int, budget_mb:float)->int:
-    "Images per block side so that one (b L) x (b L) similarity block stays within `budget_mb` (at least 1)."
-    return max(1, int(math.sqrt(budget_mb * 2**20 / (4 * L * L))))
+def _pieces(n:int, L:int, rows:int)->list[tuple[slice, slice]]:
+    "(images, patches) slices that cut n images of L patches into pieces of about `rows` patches: whole images, or parts of one."
+    if L <= rows: return [(slice(i, min(i + rows // L, n)), slice(0, L)) for i in range(0, n, rows // L)]
+    return [(slice(i, i + 1), slice(p, min(p + rows, L))) for i in range(n) for p in range(0, L, rows)]
+
+def block_rows(device:torch.device, budget_mb:float=512)->int:
+    "Patches per side of one product block: 2048 on a CPU (16 MB; the fastest of 256-8192 on 2 cores), a quarter of the budget on a GPU."
+    return 2048 if device.type == 'cpu' else max(2048, int(math.sqrt(budget_mb / 4 * 2**20 / 4)))
 
 def patch_similarity(z:torch.Tensor, # (N, L, C) unit patch features
                      others:torch.Tensor|None=None, # (M, L', C) unit features to match against; None = `z` itself
-                     budget_mb:float=256 # the most one similarity block may take
+                     rows:int=2048 # patches per side of one product block (`block_rows`)
                     )->torch.Tensor:
     "S[i, j, p] = max over q of z[i, p] . o[j, q]: each patch's best match in every image of `others` (N, M, L)."
     sym = others is None; o = z if sym else others
     N, L, C = z.shape; M, Lo, _ = o.shape
-    b = _images_per_block(max(L, Lo), budget_mb)
-    S = z.new_empty(N, M, L)
-    for i in range(0, N, b):
-        zi = z[i:i + b].reshape(-1, C)
-        for j in range(i if sym else 0, M, b):
-            s = (zi @ o[j:j + b].reshape(-1, C).T).view(len(z[i:i + b]), L, -1, Lo)
-            S[i:i + b, j:j + b] = s.amax(3).transpose(1, 2)
-            if sym and j != i: S[j:j + b, i:i + b] = s.amax(1).transpose(0, 1)   # the same product, read the other way
+    S = z.new_full((N, M, L), -float('inf'))
+    qs = _pieces(N, L, rows); ds = qs if sym else _pieces(M, Lo, rows)
+    bufs = {}                 # one product buffer per block shape: no allocation inside the loop
+    for a, (qi, qp) in enumerate(qs):
+        Q = z[qi, qp]; ni, nq = Q.shape[:2]; Q = Q.reshape(-1, C)
+        for b in range(a if sym else 0, len(ds)):
+            di, dp = ds[b]
+            D = o[di, dp]; nj, nd = D.shape[:2]
+            buf = bufs.get((ni * nq, nj * nd))
+            if buf is None: buf = bufs[(ni * nq, nj * nd)] = z.new_empty(ni * nq, nj * nd)
+            s = torch.mm(Q, D.reshape(-1, C).T, out=buf).view(ni, nq, nj, nd)
+            v = S[qi, di, qp]; torch.maximum(v, s.amax(3).transpose(1, 2), out=v)
+            if sym and b != a:                                        # the same product, read the other way
+                v = S[di, qi, dp]; torch.maximum(v, s.amax(1).transpose(0, 1), out=v)
     return S
 
 # %% ../../nbs/17_musc.ipynb #3060f9b9
@@ -71,22 +82,24 @@ def _interval_mean(S:torch.Tensor, k0:int, k1:int)->torch.Tensor:
 
 def mutual_scores(z:torch.Tensor, # (N, L, C) unit patch features of the images scored together
                   interval:Sequence[float]=(0., 0.3), # ranks averaged, see `interval_ranks`
-                  budget_mb:float=512, # the most the similarity tensors may take (GPU blocks: a quarter; CPU blocks: 8 MB)
-                  others:torch.Tensor|None=None # (M, L, C) a reference batch to score against instead of each other
+                  budget_mb:float=512, # the most the similarity tensor may take (and, on a GPU, a quarter of it per product block)
+                  others:torch.Tensor|None=None, # (M, L', C) a reference batch to score against instead of each other
+                  pool:torch.Tensor|None=None # (N, L', C) what each image offers as matches in place of `z` (e.g. with its symmetries)
                  )->torch.Tensor:
     "MSM: each patch's interval-averaged nearest-patch distance to the other images (or to `others`) -> (N, L)."
     N, L, _ = z.shape
     M = N - 1 if others is None else len(others)
     k0, k1 = interval_ranks(M, interval)
-    block = 8 if z.device.type == 'cpu' else budget_mb / 4    # CPU: blocks that stay in cache are ~2x faster (measured)
-    if others is None and N * N * L * 4 <= budget_mb * 2**20 * 3 / 4:     # all pairs at once, each pair computed once
-        S = patch_similarity(z, None, block)
+    rows = block_rows(z.device, budget_mb)
+    match = others if others is not None else pool          # None: the images themselves, each pair multiplied once
+    if others is None and N * N * L * 4 <= budget_mb * 2**20 * 3 / 4:     # all pairs at once
+        S = patch_similarity(z, match, rows)
         S.diagonal(0, 0, 1).fill_(-float('inf'))                          # an image is not its own neighbour
         return _interval_mean(S, k0, k1)
-    rows = max(1, int(budget_mb * 2**20 * 3 / 4 / (4 * (M + 1) * L)))     # else bands of query images against all
+    band = max(1, int(budget_mb * 2**20 * 3 / 4 / (4 * (M + 1) * L)))     # else bands of query images against all
     out = []
-    for i in range(0, N, rows):
-        S = patch_similarity(z[i:i + rows], z if others is None else others, block)
+    for i in range(0, N, band):
+        S = patch_similarity(z[i:i + band], z if match is None else match, rows)
         if others is None: S[torch.arange(len(S)), torch.arange(i, i + len(S))] = -float('inf')
         out.append(_interval_mean(S, k0, k1))
     return torch.cat(out)
@@ -129,15 +142,25 @@ def _now(t:torch.Tensor)->float:
 
 def ref_key(layer:str, r:int)->str: return f"{layer.replace('.', '-')}|{r}"   # module names cannot hold dots
 
+SYMMETRIES = {1: (0,), 2: (0, 2), 4: (0, 1, 2, 3), 8: tuple(range(8))}   # subgroups of the square's: k = quarter turns (+ a mirror from 4 on)
+
+def square_symmetry(x:torch.Tensor, # (..., H, W) with H = W
+                    k:int # 0-3: k quarter turns; 4-7: the same after a left-right mirror
+                   )->torch.Tensor:
+    "One of the eight symmetries of the square, exact on the pixel grid (no interpolation, no new border)."
+    return torch.rot90(x.flip(-1) if k >= 4 else x, k % 4, (-2, -1))
+
 class MuScGraph(nn.Module):
     "MuSc's inference: LNAMD per layer and degree, mutual (or reference) scoring, averaged maps, RsCIN."
     def __init__(self, backbone:FeatureExtractor, r_list:Sequence[int]=(1, 3, 5), interval:Sequence[float]=(0., 0.3),
                  k_list:Sequence[int]=(1, 2, 3), budget_mb:float=512, half:bool=False, position_norm:bool=False,
-                 image_norm:bool=False, border:int=0):
+                 image_norm:bool=False, border:int=0, symmetries:int=1):
         super().__init__()
+        if symmetries not in SYMMETRIES: raise ConfigError(f"symmetries={symmetries}: 1 (the paper), 2, 4 or 8")
         self.backbone, self.r_list, self.interval, self.k_list = backbone, tuple(r_list), tuple(interval), tuple(k_list)
         self.budget_mb, self.half, self.position_norm, self.image_norm = budget_mb, half, position_norm, image_norm
         self.border = border                                # cells of the finest grid left out of the image score
+        self.symmetries = symmetries                        # each image also offers its patches turned (and mirrored) as matches
         self.reference = nn.ParameterDict()                 # `ref_key(layer, r)` -> (M, L, C) LNAMD features of the reference batch
         self.timings = {}
 
@@ -145,10 +168,26 @@ class MuScGraph(nn.Module):
         "Token maps and image embeddings of a normalised batch."
         with torch.inference_mode(): return features_and_embedding(self.backbone, x)
 
-    def set_reference(self, feats:dict)->'MuScGraph':
-        "Hold the LNAMD features of a reference batch (its token maps `feats`): new images are then scored against it."
-        self.reference = nn.ParameterDict({ref_key(l, r): nn.Parameter(lnamd(f, r), requires_grad=False)
-                                           for l, f in feats.items() for r in self.r_list})
+    def turned_features(self, x:torch.Tensor)->dict|None:
+        "Token maps of the batch's other symmetries: layer -> (B, symmetries - 1, C, h, w); None with `symmetries=1`."
+        if self.symmetries == 1: return None
+        if x.shape[-1] != x.shape[-2]: raise DataError(f"symmetries={self.symmetries} turn the images: they must be square, got {tuple(x.shape[-2:])}")
+        with torch.inference_mode():
+            maps = [self.backbone(square_symmetry(x, k)) for k in SYMMETRIES[self.symmetries][1:]]
+        return {l: torch.stack([m[l] for m in maps], 1) for l in maps[0]}
+
+    def match_pool(self, z:torch.Tensor, turned:torch.Tensor|None, r:int)->torch.Tensor|None:
+        "What each image offers as matches at degree r: its own LNAMD patches `z` and those of its other symmetries (N, K L, C)."
+        if turned is None: return None
+        return torch.cat([z] + [lnamd(turned[:, k], r) for k in range(turned.shape[1])], 1)
+
+    def set_reference(self, feats:dict, turned:dict|None=None)->'MuScGraph':
+        "Hold the LNAMD features of a reference batch (its token maps `feats`, and `turned_features`): new images are then scored against it."
+        self.reference = nn.ParameterDict()
+        for l, f in feats.items():
+            for r in self.r_list:
+                z = lnamd(f, r); pool = self.match_pool(z, None if turned is None else turned[l], r)
+                self.reference[ref_key(l, r)] = nn.Parameter(z if pool is None else pool, requires_grad=False)
         return self
 
 # %% ../../nbs/17_musc.ipynb #b6ad8330
@@ -156,9 +195,12 @@ class MuScGraph(nn.Module):
 @torch.inference_mode()
 def score_features(self:MuScGraph, feats:dict, # layer -> (N, C, h, w) token maps of the images scored together
                    emb:torch.Tensor|None=None, # (N, D) embeddings for RsCIN; None skips it
-                   out_size:tuple|None=None # map size (H, W); None = the finest grid
+                   out_size:tuple|None=None, # map size (H, W); None = the finest grid
+                   turned:dict|None=None # layer -> (N, K - 1, C, h, w): `turned_features` of the same images (zero-shot)
                   )->tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "(final image scores (N,), maps (N, H, W), raw scores (N,)): LNAMD, MSM, averaged over layers and degrees."
+    if self.symmetries > 1 and turned is None and not len(self.reference):
+        raise ValueError(f"symmetries={self.symmetries}: pass the images' `turned_features` as `turned`")
     grid = max((f.shape[-2:] for f in feats.values()), key=lambda s: s[0] * s[1])
     total, t_lnamd, t_msm = 0., 0., 0.
     for l, f in feats.items():
@@ -166,7 +208,8 @@ def score_features(self:MuScGraph, feats:dict, # layer -> (N, C, h, w) token map
         for r in self.r_list:
             t = _now(f); z = lnamd(f, r); t_lnamd += _now(f) - t     # fp32: sqrt(2 - 2s) loses precision near s = 1 in fp16
             ref = self.reference[ref_key(l, r)].to(z) if len(self.reference) else None
-            t = _now(z); acc = acc + mutual_scores(z, self.interval, self.budget_mb, ref); t_msm += _now(z) - t
+            pool = None if ref is not None or turned is None else self.match_pool(z, turned[l], r)
+            t = _now(z); acc = acc + mutual_scores(z, self.interval, self.budget_mb, ref, pool); t_msm += _now(z) - t
         a = (acc / len(self.r_list)).view(N, 1, h, w)
         total = total + (a if (h, w) == tuple(grid) else F.interpolate(a, size=tuple(grid), mode='bilinear', align_corners=True))
     maps = total[:, 0] / len(feats)
@@ -188,7 +231,7 @@ def forward(self:MuScGraph, x:torch.Tensor # normalised (B, 3, H, W) batch (zero
             )->tuple[torch.Tensor, torch.Tensor]:
     "Image scores (B,) and maps (B, H, W) of a batch."
     feats, emb = self.features(x)
-    s, m, _ = self.score_features(feats, emb, x.shape[-2:])
+    s, m, _ = self.score_features(feats, emb, x.shape[-2:], None if len(self.reference) else self.turned_features(x))
     return s, m
 
 # %% ../../nbs/17_musc.ipynb #0226fbc2
@@ -213,6 +256,7 @@ class MuSc(FeatureModel):
                  position_norm:bool=False, # zero-shot: subtract each map position's median over the images (not in the paper; see below)
                  image_norm:bool=False, # image score = map max minus the map's own median (not in the paper; see below)
                  score_border:int=0, # pixels at the image edge left out of the image score; the map keeps them (not in the paper; `fast`: 16, see below)
+                 symmetries:int=1, # 1 (the paper), 2, 4 or 8: each image also offers its patches turned by quarter turns (and mirrored) as matches (see below)
                  weights:str|None='auto', # backbone weights: 'auto', a file, or None (random: timing only)
                  batch_size:int=4, # images per forward pass (the reference's 4; ViT-B-16 on 2 cores: ~10 % faster than 16)
                  **kw):
@@ -222,6 +266,7 @@ class MuSc(FeatureModel):
         if not 0 <= 4 * score_border < image_size:
             raise ConfigError(f"score_border={score_border} must be >= 0 and leave most of the image: below {image_size / 4:g} px at "
                               f"image_size={image_size} (the `fast` preset sets 16 px; pass score_border=0 for small images)")
+        if symmetries not in SYMMETRIES: raise ConfigError(f"symmetries={symmetries}: 1 (the paper), 2 (half turn), 4 (quarter turns) or 8 (and mirrors)")
         if weights is not None: find_weights(backbone, weights)     # absent weights fail here, naming the file to supply
         source, _ = parse_name(backbone)
         if ADAPTERS[source].vit:
@@ -231,7 +276,7 @@ class MuSc(FeatureModel):
                                   f"(e.g. {image_size // patch * patch} or {(image_size // patch + 1) * patch}).")
         super().__init__(backbone=backbone, layers=layers, image_size=image_size, r_list=list(r_list), interval=list(interval),
                          k_list=list(k_list), divide_num=divide_num, reference_images=reference_images, budget_mb=budget_mb,
-                         half=half, position_norm=position_norm, image_norm=image_norm, score_border=score_border, weights=weights, batch_size=batch_size, **kw)
+                         half=half, position_norm=position_norm, image_norm=image_norm, score_border=score_border, symmetries=symmetries, weights=weights, batch_size=batch_size, **kw)
         self.timings = {}
 
     @property
@@ -246,18 +291,21 @@ def _new_graph(self:MuSc)->MuScGraph:
     half = (self.device.type == 'cuda') if hp['half'] == 'auto' else bool(hp['half'])
     cells = math.ceil(hp['score_border'] / min(self.backbone.strides.values()))    # pixels -> cells of the finest grid
     return MuScGraph(self.backbone, hp['r_list'], hp['interval'], hp['k_list'], hp['budget_mb'], half, hp['position_norm'],
-                     hp['image_norm'], cells)
+                     hp['image_norm'], cells, hp['symmetries'])
 
 @patch
 @torch.inference_mode()
-def _extract(self:MuSc, data, desc:str)->tuple[dict, torch.Tensor]:
-    "Token maps (kept on the device; fp16 on a GPU) and embeddings of every image of `data`."
-    feats, embs = {}, []
+def _extract(self:MuSc, data, desc:str, turned:bool=True)->tuple[dict, torch.Tensor, dict|None]:
+    "Token maps (kept on the device; fp16 on a GPU), embeddings and (with `symmetries` > 1 and `turned`) the turned token maps of every image of `data`."
+    feats, embs, turns = {}, [], {}
+    keep = lambda v: v.half() if self.graph.half else v
     for x, _ in self._batches(data, desc):
         f, e = self.graph.features(x)
-        for l, v in f.items(): feats.setdefault(l, []).append(v.half() if self.graph.half else v)
+        for l, v in f.items(): feats.setdefault(l, []).append(keep(v))
+        for l, v in ((turned and self.graph.turned_features(x)) or {}).items(): turns.setdefault(l, []).append(keep(v))
         embs.append(e)
-    return {l: torch.cat(v) for l, v in feats.items()}, torch.cat(embs)
+    cat = lambda d: {l: torch.cat(v) for l, v in d.items()}
+    return cat(feats), torch.cat(embs), cat(turns) or None
 
 @patch
 def fit(self:MuSc, train, # unlabeled images of the product; zero-shot mode never reads them
@@ -269,8 +317,8 @@ def fit(self:MuSc, train, # unlabeled images of the product; zero-shot mode neve
         if len(train) < 5: raise DataError(f"reference mode needs at least 5 reference images; got {len(train)}")
         interval_ranks(min(n, len(train)), self.hparams['interval'])     # too few for the interval: say so now, not at predict
         pick = np.sort(np.random.default_rng(self.hparams['seed']).choice(len(train), min(n, len(train)), replace=False))
-        feats, _ = self._extract(torch.utils.data.Subset(train, pick.tolist()), 'MuSc reference')
-        self.graph.set_reference(feats)
+        feats, _, turned = self._extract(torch.utils.data.Subset(train, pick.tolist()), 'MuSc reference')
+        self.graph.set_reference(feats, turned)
         self.reference_state = {k: v.detach().cpu() for k, v in self.graph.reference.items()}
         self.n_train = len(pick)
     self.fitted = True
@@ -295,7 +343,7 @@ def predict(self:MuSc, data # the images to score (zero-shot: all the test image
         raise DataError(f"zero-shot MuSc scores images against each other and needs at least 5 of them; got {n} "
                         f"(or fit a reference batch: reference_images=10).")
     self.graph.timings = {}
-    t = time.perf_counter(); feats, emb = self._extract(data, 'MuSc features'); t_feat = time.perf_counter() - t
+    t = time.perf_counter(); feats, emb, turned = self._extract(data, 'MuSc features', not len(self.graph.reference)); t_feat = time.perf_counter() - t
     size = (hp['image_size'],) * 2
     subsets = [np.arange(n)] if len(self.graph.reference) or hp['divide_num'] == 1 else \
               np.array_split(np.random.default_rng(hp['seed']).permutation(n), hp['divide_num'])   # random, never by label
@@ -305,7 +353,8 @@ def predict(self:MuSc, data # the images to score (zero-shot: all the test image
     raw, maps = torch.zeros(n, dtype=torch.float64), torch.zeros(n, *size)
     for idx in progress(subsets, desc='MuSc scoring', disable=len(subsets) == 1 or None):
         ti = torch.as_tensor(idx, device=emb.device)
-        _, m, r = self.graph.score_features({l: f[ti] for l, f in feats.items()}, None, size)
+        sub = lambda d: None if d is None else {l: f[ti] for l, f in d.items()}
+        _, m, r = self.graph.score_features(sub(feats), None, size, sub(turned))
         raw[idx], maps[idx] = r.double().cpu(), m.float().cpu()
     scores = raw if len(self.graph.reference) else rscin(raw, emb.cpu(), hp['k_list'])
     self.timings = {'features_s': t_feat, **self.graph.timings}
