@@ -16,8 +16,9 @@ from ..backbones import FeatureExtractor, OpenClipViT, feature_info, find_weight
 from .base import FeatureModel, local_aggregate
 
 # %% auto #0
-__all__ = ['SYMMETRIES', 'lnamd', 'block_rows', 'patch_similarity', 'interval_ranks', 'mutual_scores', 'rscin',
-           'features_and_embedding', 'ref_key', 'square_symmetry', 'MuScGraph', 'MuSc']
+__all__ = ['SYMMETRIES', 'ORIENTATION_SAMPLE', 'lnamd', 'block_rows', 'patch_similarity', 'interval_ranks', 'mutual_scores',
+           'rscin', 'features_and_embedding', 'ref_key', 'square_symmetry', 'MuScGraph', 'MuSc', 'symmetry_shares',
+           'symmetries_for']
 
 # %% ../../nbs/17_musc.ipynb #ab1f95c7
 def lnamd(f:torch.Tensor, # (N, C, h, w) token maps of one layer
@@ -240,8 +241,9 @@ class MuSc(FeatureModel):
     "MuSc: zero-shot mutual scoring of a category's unlabeled images (or, with `reference_images`, scoring against a reference batch)."
     default_strides = (8, 16)
     cpu_preset = 'fast'
-    presets = {'paper': dict(backbone='clip:ViT-L-14-336', image_size=518), 'fast': dict(score_border=16)}
-    _state_keys = ('reference_state',)
+    presets = {'paper': dict(backbone='clip:ViT-L-14-336', image_size=518), 'fast': dict(score_border=16, symmetries='auto')}
+    _state_keys = ('reference_state', 'symmetries_used', 'symmetry_shares')
+    symmetries_used = symmetry_shares = None   # what `symmetries='auto'` chose (files saved before it: None)
 
     def __init__(self, backbone:str='tf_efficientnet_lite0', # backbone name ('clip:ViT-L-14-336' in the paper)
                  layers:Sequence[str]|None=None, # layers; None = CNN stages of stride 8, 16 / MuSc's ViT blocks
@@ -256,7 +258,7 @@ class MuSc(FeatureModel):
                  position_norm:bool=False, # zero-shot: subtract each map position's median over the images (not in the paper; see below)
                  image_norm:bool=False, # image score = map max minus the map's own median (not in the paper; see below)
                  score_border:int=0, # pixels at the image edge left out of the image score; the map keeps them (not in the paper; `fast`: 16, see below)
-                 symmetries:int=1, # 1 (the paper), 2, 4 or 8: each image also offers its patches turned by quarter turns (and mirrored) as matches (see below)
+                 symmetries:int|str=1, # 1 (the paper), 2, 4 or 8: each image also offers its patches turned by quarter turns (and mirrored) as matches; 'auto': as far as the images' own orientations vary (`fast`; see below)
                  weights:str|None='auto', # backbone weights: 'auto', a file, or None (random: timing only)
                  batch_size:int=4, # images per forward pass (the reference's 4; ViT-B-16 on 2 cores: ~10 % faster than 16)
                  **kw):
@@ -266,7 +268,8 @@ class MuSc(FeatureModel):
         if not 0 <= 4 * score_border < image_size:
             raise ConfigError(f"score_border={score_border} must be >= 0 and leave most of the image: below {image_size / 4:g} px at "
                               f"image_size={image_size} (the `fast` preset sets 16 px; pass score_border=0 for small images)")
-        if symmetries not in SYMMETRIES: raise ConfigError(f"symmetries={symmetries}: 1 (the paper), 2 (half turn), 4 (quarter turns) or 8 (and mirrors)")
+        if symmetries not in SYMMETRIES and symmetries != 'auto':
+            raise ConfigError(f"symmetries={symmetries!r}: 1 (the paper), 2 (half turn), 4 (quarter turns), 8 (and mirrors) or 'auto'")
         if weights is not None: find_weights(backbone, weights)     # absent weights fail here, naming the file to supply
         source, _ = parse_name(backbone)
         if ADAPTERS[source].vit:
@@ -290,8 +293,9 @@ def _new_graph(self:MuSc)->MuScGraph:
     hp = self.hparams
     half = (self.device.type == 'cuda') if hp['half'] == 'auto' else bool(hp['half'])
     cells = math.ceil(hp['score_border'] / min(self.backbone.strides.values()))    # pixels -> cells of the finest grid
+    sym = hp['symmetries'] if hp['symmetries'] != 'auto' else (self.symmetries_used or 1)   # 'auto': chosen on the images, see below
     return MuScGraph(self.backbone, hp['r_list'], hp['interval'], hp['k_list'], hp['budget_mb'], half, hp['position_norm'],
-                     hp['image_norm'], cells, hp['symmetries'])
+                     hp['image_norm'], cells, sym)
 
 @patch
 @torch.inference_mode()
@@ -311,13 +315,16 @@ def _extract(self:MuSc, data, desc:str, turned:bool=True)->tuple[dict, torch.Ten
 def fit(self:MuSc, train, # unlabeled images of the product; zero-shot mode never reads them
          val=None):
     "Zero-shot: nothing to learn, nothing read. Reference mode: keep the LNAMD features of `reference_images` images of `train`."
+    self.symmetries_used = self.symmetry_shares = None
     self.graph, n = self._new_graph(), self.hparams['reference_images']
     self.reference_state, self.n_train = {}, 0
     if n:
         if len(train) < 5: raise DataError(f"reference mode needs at least 5 reference images; got {len(train)}")
         interval_ranks(min(n, len(train)), self.hparams['interval'])     # too few for the interval: say so now, not at predict
         pick = np.sort(np.random.default_rng(self.hparams['seed']).choice(len(train), min(n, len(train)), replace=False))
-        feats, _, turned = self._extract(torch.utils.data.Subset(train, pick.tolist()), 'MuSc reference')
+        ref = torch.utils.data.Subset(train, pick.tolist())
+        if self.hparams['symmetries'] == 'auto': self.choose_symmetries(ref)     # saved with the model: new images are not turned
+        feats, _, turned = self._extract(ref, 'MuSc reference')
         self.graph.set_reference(feats, turned)
         self.reference_state = {k: v.detach().cpu() for k, v in self.graph.reference.items()}
         self.n_train = len(pick)
@@ -343,7 +350,9 @@ def predict(self:MuSc, data # the images to score (zero-shot: all the test image
         raise DataError(f"zero-shot MuSc scores images against each other and needs at least 5 of them; got {n} "
                         f"(or fit a reference batch: reference_images=10).")
     self.graph.timings = {}
-    t = time.perf_counter(); feats, emb, turned = self._extract(data, 'MuSc features', not len(self.graph.reference)); t_feat = time.perf_counter() - t
+    t = time.perf_counter()
+    if hp['symmetries'] == 'auto' and not len(self.graph.reference): self.choose_symmetries(data)   # zero-shot: on the images scored
+    feats, emb, turned = self._extract(data, 'MuSc features', not len(self.graph.reference)); t_feat = time.perf_counter() - t
     size = (hp['image_size'],) * 2
     subsets = [np.arange(n)] if len(self.graph.reference) or hp['divide_num'] == 1 else \
               np.array_split(np.random.default_rng(hp['seed']).permutation(n), hp['divide_num'])   # random, never by label
@@ -358,4 +367,40 @@ def predict(self:MuSc, data # the images to score (zero-shot: all the test image
         raw[idx], maps[idx] = r.double().cpu(), m.float().cpu()
     scores = raw if len(self.graph.reference) else rscin(raw, emb.cpu(), hp['k_list'])
     self.timings = {'features_s': t_feat, **self.graph.timings}
-    return Prediction(scores.numpy(), maps.numpy(), {'raw_scores': raw.numpy(), 'timings': dict(self.timings)})
+    return Prediction(scores.numpy(), maps.numpy(), {'raw_scores': raw.numpy(), 'timings': dict(self.timings),
+                                                     'symmetries': self.graph.symmetries, 'symmetry_shares': self.symmetry_shares})
+
+# %% ../../nbs/17_musc.ipynb #a7c31e02
+def symmetry_shares(f:torch.Tensor, # (N, C, h, w) token maps of one layer, the images as they are
+                    turned:torch.Tensor, # (N, 7, C, h, w) the same layer of their seven other symmetries (`turned_features` with 8)
+                    rows:int=2048 # patches per side of one product block (`block_rows`)
+                   )->torch.Tensor:
+    "(8,): for each symmetry k (`square_symmetry`), the share of ordered image pairs (i, j), i != j, whose j turned by k is nearest to i (mean nearest-patch distance, LNAMD r = 1)."
+    z = lnamd(f, 1)
+    d = torch.stack([torch.sqrt((2 - 2 * patch_similarity(z, o, rows)).clamp_min(0)).mean(2)        # (N, N): i's patches against o's images
+                     for o in [z] + [lnamd(turned[:, k], 1) for k in range(turned.shape[1])]], 2)
+    off = ~torch.eye(len(z), dtype=torch.bool, device=z.device)
+    return torch.bincount(d.argmin(2)[off].cpu(), minlength=8).double() / int(off.sum())
+
+def symmetries_for(shares:torch.Tensor # what `symmetry_shares` returns
+                  )->int:
+    "1 when the images match best as they are for at least a quarter of the pairs; else 8 if mirrored images win at least a quarter, else 4."
+    if shares[0] >= 0.25: return 1
+    return 8 if shares[4:].sum() >= 0.25 else 4
+
+ORIENTATION_SAMPLE = 32      # images `choose_symmetries` looks at (a seeded sample)
+
+@patch
+@torch.inference_mode()
+def choose_symmetries(self:MuSc, data # unlabeled images of the product: those scored (zero-shot) or the reference batch
+                     )->int:
+    "`symmetries='auto'`: `symmetries_for` the `symmetry_shares` of up to 32 of the images, on the backbone's coarsest layer."
+    pick = np.sort(np.random.default_rng(self.hparams['seed']).choice(len(data), min(len(data), ORIENTATION_SAMPLE), replace=False))
+    self.graph.symmetries = 8
+    feats, _, turned = self._extract(torch.utils.data.Subset(data, pick.tolist()), 'MuSc orientation')
+    coarse = min(feats, key=lambda l: feats[l].shape[-2] * feats[l].shape[-1])
+    shares = symmetry_shares(feats[coarse], turned[coarse], block_rows(feats[coarse].device, self.hparams['budget_mb']))
+    self.symmetry_shares = [round(float(s), 4) for s in shares]
+    self.graph.symmetries = self.symmetries_used = symmetries_for(shares)
+    return self.symmetries_used
+
