@@ -95,3 +95,35 @@ def test_reference_mode_too_few_is_refused_at_fit(toy):
     with pytest.raises(ConfigError, match='reference_images'): build_method('musc', reference_images=-1)
     m = build_method('musc', preset='fast', image_size=64, score_border=0, device='cpu', reference_images=3)
     with pytest.raises(DataError, match='at least 5 images'): m.fit(AnomalyDataset(data.test, m.transform))
+
+
+def test_auto_symmetries_kept_with_a_reference_model(toy, tmp_path, monkeypatch):
+    "symmetries='auto' in reference mode: the choice (forced to 8 here) is saved and reloaded; a file without it still loads and scores the same."
+    import iadnb.methods.musc as musc
+    from iadnb.core import AnomalyModel
+    data = load_category('mvtec_ad', toy, 'toy')
+    monkeypatch.setattr(musc, 'symmetries_for', lambda shares: 8)
+    m = build_method('musc', preset='fast', image_size=64, score_border=0, device='cpu', reference_images=5)
+    ref, test = AnomalyDataset(data.train + data.test[:1], m.transform), AnomalyDataset(data.test, m.transform)
+    m.fit(ref)
+    assert m.hparams['symmetries'] == 'auto' and m.symmetries_used == 8 and m.graph.symmetries == 8 and len(m.symmetry_shares) == 8
+    p = m.predict(test)
+    loaded = AnomalyModel.load(m.save(tmp_path / 'm.pt'))
+    assert loaded.symmetries_used == 8 and loaded.graph.symmetries == 8 and loaded.symmetry_shares == m.symmetry_shares
+    np.testing.assert_allclose(loaded.predict(test).scores, p.scores, rtol=1e-5)
+    ck = torch.load(tmp_path / 'm.pt', weights_only=True)
+    for k in ('symmetries_used', 'symmetry_shares'): del ck['state'][k]       # a file saved before the option
+    torch.save(ck, tmp_path / 'old.pt')
+    old = AnomalyModel.load(tmp_path / 'old.pt')
+    assert old.symmetries_used is None and old.graph.symmetries == 1          # the reference still holds the turned patches
+    np.testing.assert_allclose(old.predict(test).scores, p.scores, rtol=1e-5)
+
+
+def test_failed_symmetry_choice_leaves_the_paper_method(toy, monkeypatch):
+    import iadnb.methods.musc as musc
+    data = load_category('mvtec_ad', toy, 'toy')
+    m = build_method('musc', preset='fast', image_size=64, score_border=0, device='cpu').fit(None)
+    def boom(*a, **k): raise RuntimeError('no shares')
+    monkeypatch.setattr(musc, 'symmetry_shares', boom)
+    with pytest.raises(RuntimeError, match='no shares'): m.predict(AnomalyDataset(data.test, m.transform))
+    assert m.graph.symmetries == 1 and m.symmetries_used is None

@@ -352,6 +352,7 @@ def predict(self:MuSc, data # the images to score (zero-shot: all the test image
     self.graph.timings = {}
     t = time.perf_counter()
     if hp['symmetries'] == 'auto' and not len(self.graph.reference): self.choose_symmetries(data)   # zero-shot: on the images scored
+    t_sym = time.perf_counter() - t; t = time.perf_counter()
     feats, emb, turned = self._extract(data, 'MuSc features', not len(self.graph.reference)); t_feat = time.perf_counter() - t
     size = (hp['image_size'],) * 2
     subsets = [np.arange(n)] if len(self.graph.reference) or hp['divide_num'] == 1 else \
@@ -366,7 +367,7 @@ def predict(self:MuSc, data # the images to score (zero-shot: all the test image
         _, m, r = self.graph.score_features(sub(feats), None, size, sub(turned))
         raw[idx], maps[idx] = r.double().cpu(), m.float().cpu()
     scores = raw if len(self.graph.reference) else rscin(raw, emb.cpu(), hp['k_list'])
-    self.timings = {'features_s': t_feat, **self.graph.timings}
+    self.timings = {'symmetries_s': t_sym, 'features_s': t_feat, **self.graph.timings}
     return Prediction(scores.numpy(), maps.numpy(), {'raw_scores': raw.numpy(), 'timings': dict(self.timings),
                                                      'symmetries': self.graph.symmetries, 'symmetry_shares': self.symmetry_shares})
 
@@ -382,10 +383,11 @@ def symmetry_shares(f:torch.Tensor, # (N, C, h, w) token maps of one layer, the 
     off = ~torch.eye(len(z), dtype=torch.bool, device=z.device)
     return torch.bincount(d.argmin(2)[off].cpu(), minlength=8).double() / int(off.sum())
 
-def symmetries_for(shares:torch.Tensor # what `symmetry_shares` returns
+def symmetries_for(shares:Sequence[float] # what `symmetry_shares` returns (8 shares)
                   )->int:
     "1 when the images match best as they are for at least a quarter of the pairs; else 8 if mirrored images win at least a quarter, else 4."
-    if shares[0] >= 0.25: return 1
+    shares = torch.as_tensor(shares, dtype=torch.float64)
+    if not shares[0] < 0.25: return 1           # NaN (no pair to compare) too
     return 8 if shares[4:].sum() >= 0.25 else 4
 
 ORIENTATION_SAMPLE = 32      # images `choose_symmetries` looks at (a seeded sample)
@@ -395,12 +397,18 @@ ORIENTATION_SAMPLE = 32      # images `choose_symmetries` looks at (a seeded sam
 def choose_symmetries(self:MuSc, data # unlabeled images of the product: those scored (zero-shot) or the reference batch
                      )->int:
     "`symmetries='auto'`: `symmetries_for` the `symmetry_shares` of up to 32 of the images, on the backbone's coarsest layer."
-    pick = np.sort(np.random.default_rng(self.hparams['seed']).choice(len(data), min(len(data), ORIENTATION_SAMPLE), replace=False))
-    self.graph.symmetries = 8
-    feats, _, turned = self._extract(torch.utils.data.Subset(data, pick.tolist()), 'MuSc orientation')
-    coarse = min(feats, key=lambda l: feats[l].shape[-2] * feats[l].shape[-1])
-    shares = symmetry_shares(feats[coarse], turned[coarse], block_rows(feats[coarse].device, self.hparams['budget_mb']))
-    self.symmetry_shares = [round(float(s), 4) for s in shares]
-    self.graph.symmetries = self.symmetries_used = symmetries_for(shares)
+    g, pick = self.graph, np.sort(np.random.default_rng(self.hparams['seed']).choice(len(data), min(len(data), ORIENTATION_SAMPLE), replace=False))
+    self.symmetries_used = self.symmetry_shares = None
+    g.symmetries, f, t = 8, [], []
+    try:
+        for x, _ in self._batches(torch.utils.data.Subset(data, pick.tolist()), 'MuSc orientation'):
+            maps = g.features(x)[0]                      # the coarsest grid; the deepest of equal ones (a ViT's layers)
+            coarse = min(reversed(list(maps)), key=lambda l: maps[l].shape[-2] * maps[l].shape[-1])
+            f.append(maps[coarse].float()); t.append(g.turned_features(x)[coarse].float())   # only that layer is kept
+        shares = symmetry_shares(torch.cat(f), torch.cat(t), block_rows(f[0].device, self.hparams['budget_mb'])) if len(pick) > 1 \
+                 else torch.tensor([1.] + [0.] * 7, dtype=torch.float64)      # one image: nothing to compare, as it is
+    finally: g.symmetries = 1                            # a failed choice leaves the paper's MuSc
+    self.symmetry_shares = [round(float(v), 4) for v in shares]
+    g.symmetries = self.symmetries_used = symmetries_for(shares)
     return self.symmetries_used
 
