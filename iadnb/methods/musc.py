@@ -377,6 +377,7 @@ def symmetry_shares(f:torch.Tensor, # (N, C, h, w) token maps of one layer, the 
                     rows:int=2048 # patches per side of one product block (`block_rows`)
                    )->torch.Tensor:
     "(8,): for each symmetry k (`square_symmetry`), the share of ordered image pairs (i, j), i != j, whose j turned by k is nearest to i (mean nearest-patch distance, LNAMD r = 1)."
+    if len(f) < 2: return torch.tensor([1.] + [0.] * 7, dtype=torch.float64)     # one image: nothing to compare, as it is
     z = lnamd(f, 1)
     d = torch.stack([torch.sqrt((2 - 2 * patch_similarity(z, o, rows)).clamp_min(0)).mean(2)        # (N, N): i's patches against o's images
                      for o in [z] + [lnamd(turned[:, k], 1) for k in range(turned.shape[1])]], 2)
@@ -387,7 +388,7 @@ def symmetries_for(shares:Sequence[float] # what `symmetry_shares` returns (8 sh
                   )->int:
     "1 when the images match best as they are for at least a quarter of the pairs; else 8 if mirrored images win at least a quarter, else 4."
     shares = torch.as_tensor(shares, dtype=torch.float64)
-    if not shares[0] < 0.25: return 1           # NaN (no pair to compare) too
+    if shares[0] >= 0.25: return 1
     return 8 if shares[4:].sum() >= 0.25 else 4
 
 ORIENTATION_SAMPLE = 32      # images `choose_symmetries` looks at (a seeded sample)
@@ -405,8 +406,7 @@ def choose_symmetries(self:MuSc, data # unlabeled images of the product: those s
             maps = g.features(x)[0]                      # the coarsest grid; the deepest of equal ones (a ViT's layers)
             coarse = min(reversed(list(maps)), key=lambda l: maps[l].shape[-2] * maps[l].shape[-1])
             f.append(maps[coarse].float()); t.append(g.turned_features(x)[coarse].float())   # only that layer is kept
-        shares = symmetry_shares(torch.cat(f), torch.cat(t), block_rows(f[0].device, self.hparams['budget_mb'])) if len(pick) > 1 \
-                 else torch.tensor([1.] + [0.] * 7, dtype=torch.float64)      # one image: nothing to compare, as it is
+        shares = symmetry_shares(torch.cat(f), torch.cat(t), block_rows(f[0].device, self.hparams['budget_mb']))
     finally: g.symmetries = 1                            # a failed choice leaves the paper's MuSc
     self.symmetry_shares = [round(float(v), 4) for v in shares]
     g.symmetries = self.symmetries_used = symmetries_for(shares)
