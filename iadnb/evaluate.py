@@ -51,9 +51,10 @@ def evaluate_category(model, # an unfitted `AnomalyModel` (e.g. from `build_meth
     if not fit and not getattr(model, 'fitted', False):
         raise ValueError(f"evaluate_category(fit=False) needs a fitted model; this {type(model).__name__} is not fitted.")
     tf, read = model.transform, getattr(model, 'splits_read', SPLITS)
-    train = AnomalyDataset(data.train if 'train' in read else [], tf, defects=data.defects)   # a zero-shot method gets no training image
-    val = AnomalyDataset(data.validation, tf, defects=data.defects) if data.validation and 'validation' in read else None
-    test = AnomalyDataset(data.test, tf, defects=data.defects)
+    # masks=False: fit and predict read images only (the metrics read the masks through `gt_masks`)
+    train = AnomalyDataset(data.train if 'train' in read else [], tf, defects=data.defects, masks=False)   # a zero-shot method gets no training image
+    val = AnomalyDataset(data.validation, tf, defects=data.defects, masks=False) if data.validation and 'validation' in read else None
+    test = AnomalyDataset(data.test, tf, defects=data.defects, masks=False)
     dev = getattr(model, 'device', 'cpu')
     if torch.device(dev).type == 'cuda': torch.cuda.reset_peak_memory_stats()
     _sync(dev); t0 = time.perf_counter()
