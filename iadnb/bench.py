@@ -32,10 +32,11 @@ def run_one(cfg:dict # method, dataset, data_root, category, device, preset, see
     chosen = {k: cfg[k] for k in ('backbone', 'image_size') if cfg.get(k) is not None}
     model = build_method(cfg['method'], preset=cfg['preset'], device=cfg['device'], seed=cfg['seed'], **chosen, **cfg.get('hparams', {}))
     row = evaluate_category(model, data, pixel=cfg.get('pixel', True)).row()
-    from iadnb.data import AnomalyDataset
-    import statistics
-    test = AnomalyDataset(data.test, model.transform, defects=data.defects, masks=False)
+    if cfg.get('predict_repeats', 1) > 1 or cfg.get('profile'):
+        from iadnb.data import AnomalyDataset
+        test = AnomalyDataset(data.test, model.transform, defects=data.defects, masks=False)
     if cfg.get('predict_repeats', 1) > 1:      # a loaded machine's noise: the median of several timed passes
+        import statistics
         runs = [row['predict_img_s']] + [len(test) / _timed(model.predict, test, model.device) for _ in range(cfg['predict_repeats'] - 1)]
         row.update(predict_img_s=statistics.median(runs), predict_img_s_runs=runs)
     if cfg.get('profile'):                     # predict once more, with timers around its stages
@@ -48,9 +49,8 @@ def run_one(cfg:dict # method, dataset, data_root, category, device, preset, see
 
 def _timed(fn, data, device)->float:
     "Seconds `fn(data)` takes, the device synchronised before and after."
-    import torch
-    sync = torch.cuda.synchronize if torch.device(device).type == 'cuda' else (lambda: None)
-    sync(); t = time.perf_counter(); fn(data); sync()
+    from iadnb.evaluate import _sync
+    _sync(device); t = time.perf_counter(); fn(data); _sync(device)
     return time.perf_counter() - t
 
 def _names(x)->list|None:
@@ -125,12 +125,10 @@ def compare_anomalib(df:pd.DataFrame # rows of `bench`
 # %% ../nbs/91_bench.ipynb #30e90711
 class _Clock:
     "Wall time per stage, exclusive of the stages timed inside it (CUDA synchronised, so GPU work counts where it runs)."
-    def __init__(self, device):
-        import torch
-        self.t, self.cuda, self._stack = {}, torch.device(device).type == 'cuda', []
+    def __init__(self, device): self.t, self.device, self._stack = {}, device, []
     def now(self)->float:
-        if self.cuda: import torch; torch.cuda.synchronize()
-        return time.perf_counter()
+        from iadnb.evaluate import _sync
+        _sync(self.device); return time.perf_counter()
     def start(self, stage:str): self._stack.append([stage, self.now(), 0.])
     def stop(self):
         stage, t0, inner = self._stack.pop(); dt = self.now() - t0
