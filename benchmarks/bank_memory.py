@@ -35,7 +35,7 @@ def child(backend:str, rows:int, n_images:int)->dict:
     base = rss_mb()
     graph = build_method('patchcore', preset='paper', device='cpu', batch_size=32, knn_backend=backend)._new_graph()
     graph.set_memory(big, None); del big; gc.collect()
-    if backend == 'ivf': graph.set_nprobe(max(1, graph._nn._index.nlist // 64))
+    if backend == 'ivf': graph.set_nprobe(max(1, graph._nn.lists // 64))
     built = rss_mb()
     test = AnomalyDataset(d.test[:n_images], m.transform)
     from iadnb.data import make_loader

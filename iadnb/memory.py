@@ -53,7 +53,7 @@ class NearestNeighbors:
                  backend:str='auto', # 'faiss' (IndexFlatL2), 'torch' (chunked GEMM), 'auto' (the faster one here) or 'ivf' (approximate, see `calibrate`)
                  device:str|torch.device='auto', # where the bank lives and the search runs; 'auto' = CUDA if present
                  chunk_size:int|tuple|None=None, # bank rows per block, or (query rows, bank rows); None = tuned default
-                 nlist:int|None=None, # 'ivf': number of inverted lists; None = 4·√N (at most N / 39, faiss's minimum per list)
+                 nlist:int|None=None, # 'ivf': number of inverted lists; None = √N (at most N / 39, k-means's minimum per list)
                  nprobe:int|None=None, # 'ivf': lists visited per query; None = nlist / 32 until `calibrate` sets it
                  precision:str='auto', # 'torch': GEMM in 'fp32', 'fp16' or 'bf16' (candidates re-ranked exactly); 'auto' = fp16 on a GPU, else fp32
                  rerank:int=16, # low precision: extra candidates per query whose exact distances decide
@@ -62,7 +62,7 @@ class NearestNeighbors:
             raise ValueError(f"backend={backend!r}: use 'auto', 'faiss', 'torch' or 'ivf'.")
         if backend in ('faiss', 'ivf') and not faiss_available():
             raise ImportError(f"backend={backend!r} needs faiss: `pip install faiss-cpu` (or faiss-gpu), or use backend='torch'.")
-        self.nlist, self.nprobe, self.recall = nlist, nprobe, None
+        self.nlist, self.nprobe, self.recall, self.lists = nlist, nprobe, None, None   # lists: 'ivf''s list count, set by `fit`
         if precision not in ('auto', 'fp32', 'fp16', 'bf16'): raise ValueError(f"precision={precision!r}: use 'auto', 'fp32', 'fp16' or 'bf16'.")
         self.requested_precision, self.rerank, self.precision = precision, int(rerank), None
         self.device = get_device(device)
@@ -142,17 +142,53 @@ def fit(self:NearestNeighbors,
         if self._index is cpu and self.device.type == 'cpu':   # one copy of the bank, not two: view faiss's own
             N, D = self._bank.shape
             self._bank = torch.from_numpy(faiss.rev_swig_ptr(cpu.get_xb(), N * D).reshape(N, D))
-    elif self.backend == 'ivf':
-        import faiss
-        N, D = self._bank.shape
-        nlist = max(1, min(self.nlist or int(4 * math.sqrt(N)), N // 39))
-        self._quantizer = faiss.IndexFlatL2(D)                          # kept: the index refers to it
-        self._index = faiss.IndexIVFFlat(self._quantizer, D, nlist)
-        self._index.cp.max_points_per_centroid = 64    # k-means on at most 64 rows per list: minutes, not an hour, for 1e6 rows
-        x = np.ascontiguousarray(self._bank.cpu().numpy())
-        self._index.train(x); self._index.add(x)
-        self._index.nprobe = min(nlist, self.nprobe or max(1, nlist // 32))
+    elif self.backend == 'ivf': self._build_lists()
     return self
+
+# %% ../nbs/04_memory.ipynb #4959bd99
+@patch
+def _build_lists(self:NearestNeighbors):
+    "'ivf': k-means centres (faiss), each bank row's list, and the bank sorted by list."
+    import faiss
+    N, D = self._bank.shape
+    self.lists = max(1, min(self.nlist or int(math.sqrt(N)), N // 39))
+    x = np.ascontiguousarray(self._bank.cpu().numpy())
+    km = faiss.Kmeans(D, self.lists, niter=20, seed=1234, max_points_per_centroid=64)   # at most 64 rows per list: minutes, not an hour, for 1e6 rows
+    km.train(x)
+    assign = torch.from_numpy(km.index.search(x, 1)[1][:, 0])
+    self._centres = torch.from_numpy(km.centroids).to(self.device); self._cn = (self._centres ** 2).sum(1)
+    self._order = torch.argsort(assign, stable=True).to(self.device)                 # list position -> bank row
+    self._starts = [0] + torch.bincount(assign, minlength=self.lists).cumsum(0).tolist()
+    self._sorted = self._bank[self._order].contiguous(); self._sn = self._bn[self._order]
+    self.nprobe = min(self.lists, self.nprobe or max(1, self.lists // 16))
+
+@patch
+def _ivf_scan(self:NearestNeighbors, q:torch.Tensor, # (M, D) centred queries
+              k:int)->tuple:
+    "Squared distances (M, k) and bank rows of the k nearest rows in each query's `nprobe` nearest lists (inf / -1 where fewer)."
+    p = min(self.nprobe, self.lists)
+    out_d, out_i = torch.empty(len(q), k, device=q.device), torch.empty(len(q), k, dtype=torch.int64, device=q.device)
+    step = max(1, 2**23 // max(self.lists, p * k))                      # bounded temporaries per block of queries
+    for a in range(0, len(q), step):
+        qq = q[a:a + step]; M = len(qq)
+        lists = torch.addmm(self._cn[None], qq, self._centres.T, alpha=-2).topk(p, dim=1, largest=False).indices.flatten()
+        order = torch.argsort(lists, stable=True); who = order // p     # (query, list) pairs grouped by list
+        counts = torch.bincount(lists, minlength=self.lists).tolist()
+        d = torch.full((M * p, k), float('inf'), device=q.device); i = torch.full((M * p, k), -1, dtype=torch.int64, device=q.device)
+        pos = 0
+        for l, c in enumerate(counts):
+            s, e = self._starts[l], self._starts[l + 1]
+            if c and e > s:
+                pairs = order[pos:pos + c]
+                blk = torch.addmm(self._sn[s:e][None], qq[who[pos:pos + c]], self._sorted[s:e].T, alpha=-2)
+                v, ix = blk.topk(min(k, e - s), dim=1, largest=False)
+                d[pairs, :v.shape[1]] = v; i[pairs, :v.shape[1]] = ix + s
+            pos += c
+        v, j = d.view(M, p * k).topk(k, dim=1, largest=False)
+        i = i.view(M, p * k).gather(1, j)
+        out_d[a:a + M] = v + (qq * qq).sum(1, keepdim=True)
+        out_i[a:a + M] = torch.where(i >= 0, self._order[i.clamp(min=0)], -1)
+    return out_d, out_i
 
 # %% ../nbs/04_memory.ipynb #b4891656
 def _torch_search(bank:torch.Tensor, bn:torch.Tensor, q:torch.Tensor, k:int, chunks:tuple,
@@ -234,8 +270,8 @@ def search(self:NearestNeighbors,
             raise ValueError(f"exclude_groups must be one integer id per query row, shape ({len(q)},); got {tuple(excl.shape)}.")
         excl = excl.to(self.device, torch.int64)
     if self.backend in ('faiss', 'ivf') and excl is None:
-        d2, idx = self._index.search(np.ascontiguousarray(q.cpu().numpy()), k)
-        d2, idx = torch.from_numpy(d2), torch.from_numpy(idx)
+        if self.backend == 'ivf': d2, idx = self._ivf_scan(q, k)
+        else: d2, idx = map(torch.from_numpy, self._index.search(np.ascontiguousarray(q.cpu().numpy()), k))
         if (short := (idx < 0).any(1)).any():          # ivf: fewer than k rows in the probed lists: search those exactly
             d2[short], idx[short] = _torch_search(self._bank, self._bn, q[short.to(q.device)], k, self.chunk_size)
     elif self._bank_lp is not None:   # low-precision GEMM finds k + rerank candidates; their exact distances decide
@@ -267,13 +303,13 @@ def calibrate(self:NearestNeighbors,
     if self.backend != 'ivf': return 1.0
     q = _as_matrix(sample, 'sample').to(self.device).float() - self.mean.float()
     exact, _ = _torch_search(self._bank, self._bn, q, 1, self.chunk_size)
-    qn, nlist, p = np.ascontiguousarray(q.cpu().numpy()), self._index.nlist, 1
+    p = 1
     while True:
-        self._index.nprobe = p
-        d2, _ = self._index.search(qn, 1)
-        rec = float((torch.from_numpy(d2[:, 0]) <= exact[:, 0] + 1e-4 * (1 + exact[:, 0].abs())).float().mean())
-        if rec >= target or p >= nlist: break
-        p = min(p * 3 // 2 if p & (p - 1) == 0 and p > 1 else max(p + 1, p * 4 // 3), nlist)   # steps of 1.33-1.5x
+        self.nprobe = p
+        d2, _ = self._ivf_scan(q, 1)
+        rec = float((d2[:, 0] <= exact[:, 0] + 1e-4 * (1 + exact[:, 0].abs())).float().mean())
+        if rec >= target or p >= self.lists: break
+        p = min(p * 3 // 2 if p & (p - 1) == 0 and p > 1 else max(p + 1, p * 4 // 3), self.lists)   # steps of 1.33-1.5x
     self.nprobe, self.recall = p, rec
     return rec
 

@@ -61,7 +61,7 @@ class PatchCoreGraph(MemoryGraph):
                   )->'PatchCoreGraph':
         "Fix the approximate search's `nprobe` (kept when the index is rebuilt, e.g. by `.to`)."
         self.nprobe = int(nprobe)
-        if self._nn is not None and self._nn.backend == 'ivf': self._nn.nprobe = self._nn._index.nprobe = self.nprobe
+        if self._nn is not None and self._nn.backend == 'ivf': self._nn.nprobe = self.nprobe
         return self
 
     @torch.no_grad()
