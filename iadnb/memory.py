@@ -145,7 +145,7 @@ def fit(self:NearestNeighbors,
     elif self.backend == 'ivf': self._build_lists()
     return self
 
-# %% ../nbs/04_memory.ipynb #4959bd99
+# %% ../nbs/04_memory.ipynb #f6ad9d78
 @patch
 def _build_lists(self:NearestNeighbors):
     "'ivf': k-means centres (faiss), each bank row's list, and the bank sorted by list."
